@@ -1,0 +1,8 @@
+/**
+ * @mcp-iam/core: make an MCP server an OAuth 2.1 resource server of your IdP.
+ * Public API; every export is documented where it is defined.
+ */
+export * from './errors.js';
+export * from './principal/principal.js';
+export * from './token/verifier.js';
+export * from './audit/record.js';
