@@ -6,3 +6,5 @@ export * from './errors.js';
 export * from './principal/principal.js';
 export * from './token/verifier.js';
 export * from './audit/record.js';
+export * from './verification.js';
+export * from './request.js';

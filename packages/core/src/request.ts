@@ -1,0 +1,2 @@
+/** Request-level handling: bearer, MCP operation, policy, challenges, metadata, exchange, adapters. */
+export {};

@@ -1,0 +1,2 @@
+/** Token-level verification: issuers, key sets, JWT, introspection, cache, principal building. */
+export {};
