@@ -1,0 +1,189 @@
+/**
+ * A strict, bounded JSON parser for JOSE headers and JWT payloads. Unlike `JSON.parse` it rejects
+ * duplicate member names (which `JSON.parse` resolves last-wins, letting two parsers disagree) and
+ * nesting deeper than a small limit, so hostile input costs bounded CPU and stack.
+ */
+
+/** Thrown for any input the strict parser refuses; the message says why (no input echoed). */
+export class StrictJsonError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StrictJsonError';
+  }
+}
+
+/** Default maximum nesting depth of objects and arrays. */
+export const DEFAULT_MAX_JSON_DEPTH = 16;
+
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+// Unescaped control characters are invalid inside JSON strings (RFC 8259 §7).
+// eslint-disable-next-line no-control-regex
+const PLAIN_STRING_RUN = /[^"\\\u0000-\u001f]*/y;
+
+/**
+ * Parses `text` as one JSON value with no duplicate member names and at most `maxDepth` nested
+ * containers. Throws `StrictJsonError` on anything else. Member names such as `__proto__` become
+ * plain own properties (never prototypes).
+ *
+ * @example
+ * ```ts
+ * parseStrictJson('{"a":1}');        // { a: 1 }
+ * parseStrictJson('{"a":1,"a":2}');  // throws StrictJsonError (duplicate member "a")
+ * ```
+ */
+export function parseStrictJson(text: string, maxDepth = DEFAULT_MAX_JSON_DEPTH): unknown {
+  let pos = 0;
+
+  const fail = (why: string): never => {
+    throw new StrictJsonError(`${why} at offset ${pos}`);
+  };
+  const skipWs = (): void => {
+    for (;;) {
+      const c = text.charCodeAt(pos);
+      if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) pos++;
+      else return;
+    }
+  };
+  const parseString = (): string => {
+    pos++; // opening quote
+    let out = '';
+    for (;;) {
+      PLAIN_STRING_RUN.lastIndex = pos;
+      PLAIN_STRING_RUN.test(text);
+      out += text.slice(pos, PLAIN_STRING_RUN.lastIndex);
+      pos = PLAIN_STRING_RUN.lastIndex;
+      const c = text[pos];
+      if (c === '"') {
+        pos++;
+        return out;
+      }
+      if (c !== '\\') fail(c === undefined ? 'unterminated string' : 'control character in string');
+      const e = text[pos + 1];
+      pos += 2;
+      switch (e) {
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u': {
+          const hex = text.slice(pos, pos + 4);
+          if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail('bad unicode escape');
+          out += String.fromCharCode(parseInt(hex, 16));
+          pos += 4;
+          break;
+        }
+        default:
+          fail('bad escape');
+      }
+    }
+  };
+  const parseValue = (depth: number): unknown => {
+    skipWs();
+    const c = text[pos];
+    if (c === '{' || c === '[') {
+      if (depth >= maxDepth) fail('nesting too deep');
+      pos++;
+      return c === '{' ? parseObject(depth + 1) : parseArray(depth + 1);
+    }
+    if (c === '"') return parseString();
+    if (text.startsWith('true', pos)) {
+      pos += 4;
+      return true;
+    }
+    if (text.startsWith('false', pos)) {
+      pos += 5;
+      return false;
+    }
+    if (text.startsWith('null', pos)) {
+      pos += 4;
+      return null;
+    }
+    NUMBER.lastIndex = pos;
+    const m = NUMBER.exec(text);
+    if (!m || m[0].length === 0) return fail('unexpected token');
+    pos += m[0].length;
+    return Number(m[0]);
+  };
+  const parseObject = (depth: number): Record<string, unknown> => {
+    const obj: Record<string, unknown> = {};
+    const seen = new Set<string>();
+    skipWs();
+    if (text[pos] === '}') {
+      pos++;
+      return obj;
+    }
+    for (;;) {
+      skipWs();
+      if (text[pos] !== '"') fail('expected member name');
+      const key = parseString();
+      if (seen.has(key)) fail('duplicate member name');
+      seen.add(key);
+      skipWs();
+      if (text[pos] !== ':') fail('expected ":"');
+      pos++;
+      const value = parseValue(depth);
+      Object.defineProperty(obj, key, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+      skipWs();
+      if (text[pos] === ',') {
+        pos++;
+        continue;
+      }
+      if (text[pos] === '}') {
+        pos++;
+        return obj;
+      }
+      fail('expected "," or "}"');
+    }
+  };
+  const parseArray = (depth: number): unknown[] => {
+    const arr: unknown[] = [];
+    skipWs();
+    if (text[pos] === ']') {
+      pos++;
+      return arr;
+    }
+    for (;;) {
+      arr.push(parseValue(depth));
+      skipWs();
+      if (text[pos] === ',') {
+        pos++;
+        continue;
+      }
+      if (text[pos] === ']') {
+        pos++;
+        return arr;
+      }
+      fail('expected "," or "]"');
+    }
+  };
+
+  const value = parseValue(0);
+  skipWs();
+  if (pos !== text.length) fail('trailing data');
+  return value;
+}
