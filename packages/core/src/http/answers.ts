@@ -1,0 +1,186 @@
+/**
+ * The error model as HTTP answers: status, headers and a JSON body for each denial (see the table
+ * in the design). Challenges name only the configured canonical resource and metadata URLs;
+ * bodies carry a fixed description per reason and never an internal message.
+ */
+import type { ReasonCode } from '../errors.js';
+import { formatChallenge } from './challenge.js';
+
+/** A ready-made HTTP answer. Header names are lower-case. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** What every challenge names: fixed at configuration time, never taken from the request. */
+export interface ChallengeContext {
+  /** Absolute RFC 9728 metadata URL of the resource. */
+  readonly resourceMetadataUrl: string;
+  /** Scopes to name in a 401 without a token (default: the resource's `scopesSupported`). */
+  readonly defaultScopes: readonly string[];
+}
+
+const DESCRIPTIONS: Partial<Record<ReasonCode, string>> = {
+  missing_token: 'Authentication required.',
+  invalid_request: 'The request is malformed.',
+  operation_mismatch: 'Mcp-Method or Mcp-Name does not match the request body.',
+  token_too_large: 'The access token is too large.',
+  insufficient_scope: 'The access token lacks a required scope.',
+  insufficient_user_authentication: 'A stronger or more recent authentication is required.',
+  forbidden: 'This operation is not allowed.',
+  forbidden_client: 'This client may not perform this operation.',
+  forbidden_actor: 'This delegated caller may not perform this operation.',
+  delegation_too_deep: 'The delegation chain is too long for this operation.',
+  forbidden_claims: 'The caller does not meet this operation’s requirements.',
+  unknown_operation: 'This operation is not allowed.',
+  origin_forbidden: 'Origin not allowed.',
+  host_forbidden: 'Host not allowed.',
+  body_too_large: 'The request body is too large.',
+  unsupported_media_type: 'The request body must be application/json.',
+  audit_unavailable: 'Service temporarily unavailable.',
+  issuer_unavailable: 'Service temporarily unavailable.',
+  introspection_unavailable: 'Service temporarily unavailable.',
+  token_exchange_failed: 'Service temporarily unavailable.',
+  internal_error: 'Internal error.',
+};
+
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+
+function oauthBody(error: string, reason: ReasonCode): string {
+  return JSON.stringify({
+    error,
+    error_description: DESCRIPTIONS[reason] ?? 'The access token is invalid.',
+  });
+}
+
+/** 401 without `error`: the caller sent no usable credentials (RFC 6750 §3.1). */
+export function missingTokenAnswer(ctx: ChallengeContext): HttpAnswer {
+  return {
+    status: 401,
+    headers: {
+      ...JSON_HEADERS,
+      'www-authenticate': formatChallenge('Bearer', [
+        ['resource_metadata', ctx.resourceMetadataUrl],
+        ['scope', ctx.defaultScopes.length > 0 ? ctx.defaultScopes.join(' ') : undefined],
+      ]),
+    },
+    body: oauthBody('unauthorized', 'missing_token'),
+  };
+}
+
+/** 400 `invalid_request` (malformed Authorization, two tokens). */
+export function invalidRequestAnswer(
+  ctx: ChallengeContext,
+  reason: ReasonCode = 'invalid_request',
+): HttpAnswer {
+  return {
+    status: 400,
+    headers: {
+      ...JSON_HEADERS,
+      'www-authenticate': formatChallenge('Bearer', [
+        ['error', 'invalid_request'],
+        ['resource_metadata', ctx.resourceMetadataUrl],
+      ]),
+    },
+    body: oauthBody('invalid_request', reason),
+  };
+}
+
+/** 401 `invalid_token` (bad, expired, wrong audience or issuer, too large). */
+export function invalidTokenAnswer(ctx: ChallengeContext, reason: ReasonCode): HttpAnswer {
+  return {
+    status: 401,
+    headers: {
+      ...JSON_HEADERS,
+      'www-authenticate': formatChallenge('Bearer', [
+        ['error', 'invalid_token'],
+        ['resource_metadata', ctx.resourceMetadataUrl],
+      ]),
+    },
+    body: oauthBody('invalid_token', reason),
+  };
+}
+
+/** 403 `insufficient_scope` naming every scope the operation needs. */
+export function insufficientScopeAnswer(
+  ctx: ChallengeContext,
+  scopes: readonly string[],
+): HttpAnswer {
+  return {
+    status: 403,
+    headers: {
+      ...JSON_HEADERS,
+      'www-authenticate': formatChallenge('Bearer', [
+        ['error', 'insufficient_scope'],
+        ['scope', scopes.join(' ')],
+        ['resource_metadata', ctx.resourceMetadataUrl],
+      ]),
+    },
+    body: oauthBody('insufficient_scope', 'insufficient_scope'),
+  };
+}
+
+/** 401 `insufficient_user_authentication` (RFC 9470) with `acr_values` and/or `max_age`. */
+export function stepUpAnswer(
+  ctx: ChallengeContext,
+  step: { acrValues?: readonly string[]; maxAge?: number },
+): HttpAnswer {
+  return {
+    status: 401,
+    headers: {
+      ...JSON_HEADERS,
+      'www-authenticate': formatChallenge('Bearer', [
+        ['error', 'insufficient_user_authentication'],
+        [
+          'acr_values',
+          step.acrValues && step.acrValues.length > 0 ? step.acrValues.join(' ') : undefined,
+        ],
+        ['max_age', step.maxAge],
+        ['resource_metadata', ctx.resourceMetadataUrl],
+      ]),
+    },
+    body: oauthBody('insufficient_user_authentication', 'insufficient_user_authentication'),
+  };
+}
+
+/** 403 without a challenge: the caller is known but may not do this (no token would help). */
+export function forbiddenAnswer(reason: ReasonCode): HttpAnswer {
+  return { status: 403, headers: { ...JSON_HEADERS }, body: oauthBody('forbidden', reason) };
+}
+
+/** 503 with `Retry-After` and no challenge: a dependency is unavailable; the token is not judged. */
+export function unavailableAnswer(reason: ReasonCode, retryAfter: number): HttpAnswer {
+  return {
+    status: 503,
+    headers: { ...JSON_HEADERS, 'retry-after': String(Math.max(1, Math.ceil(retryAfter))) },
+    body: oauthBody('temporarily_unavailable', reason),
+  };
+}
+
+/** 500 with a generic body. */
+export function internalErrorAnswer(): HttpAnswer {
+  return {
+    status: 500,
+    headers: { ...JSON_HEADERS },
+    body: oauthBody('server_error', 'internal_error'),
+  };
+}
+
+/** A JSON-RPC error answer (malformed body, batch, mismatch): status 400, 413 or 415. */
+export function jsonRpcErrorAnswer(
+  status: number,
+  rpcCode: number,
+  reason: ReasonCode,
+  id: string | number | null = null,
+): HttpAnswer {
+  return {
+    status,
+    headers: { ...JSON_HEADERS },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      error: { code: rpcCode, message: DESCRIPTIONS[reason] ?? 'Invalid request.' },
+    }),
+  };
+}
