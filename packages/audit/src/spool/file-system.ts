@@ -1,0 +1,67 @@
+/**
+ * The few file operations the spool writer needs, behind an interface so tests can inject faults
+ * (a failing write or sync) without touching the real disk's behaviour.
+ */
+import { close, fdatasync, ftruncate, fsync, open, write } from 'node:fs';
+import { promisify } from 'node:util';
+
+const openAsync = promisify(open);
+const writeAsync = promisify(write);
+const datasyncAsync = promisify(fdatasync);
+const fsyncAsync = promisify(fsync);
+const truncateAsync = promisify(ftruncate);
+const closeAsync = promisify(close);
+
+/**
+ * File operations used by the spool writer. The default, {@link nodeSpoolFileSystem}, maps each to
+ * `node:fs`; a fault-injecting wrapper can make any of them fail.
+ */
+export interface SpoolFileSystem {
+  /** Opens a file and returns its descriptor (`flags` as in `fs.open`). */
+  open(path: string, flags: string): Promise<number>;
+  /** Writes all of `data` at byte `position`. */
+  write(fd: number, data: Buffer, position: number): Promise<void>;
+  /** Makes the file's data durable (`fdatasync`). */
+  datasync(fd: number): Promise<void>;
+  /** Cuts the file to `length` bytes. */
+  truncate(fd: number, length: number): Promise<void>;
+  close(fd: number): Promise<void>;
+  /** Makes a directory's entries durable (new or renamed files survive a crash). */
+  syncDirectory(dir: string): Promise<void>;
+}
+
+/**
+ * The real file system.
+ *
+ * @example
+ * ```ts
+ * const spool = await Spool.open({ dir, fileSystem: nodeSpoolFileSystem });
+ * ```
+ */
+export const nodeSpoolFileSystem: SpoolFileSystem = {
+  open: (path, flags) => openAsync(path, flags),
+  async write(fd, data, position) {
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await writeAsync(
+        fd,
+        data,
+        done,
+        data.length - done,
+        position + done,
+      );
+      done += bytesWritten;
+    }
+  },
+  datasync: (fd) => datasyncAsync(fd),
+  truncate: (fd, length) => truncateAsync(fd, length),
+  close: (fd) => closeAsync(fd),
+  async syncDirectory(dir) {
+    const fd = await openAsync(dir, 'r');
+    try {
+      await fsyncAsync(fd);
+    } finally {
+      await closeAsync(fd);
+    }
+  },
+};

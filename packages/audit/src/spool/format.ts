@@ -1,0 +1,78 @@
+/**
+ * The spool's line format: one record per line, `<crc32 as 8 hex digits> <record JSON>\n`. The
+ * checksum covers the JSON bytes, so a torn or damaged line is detected on recovery and on read.
+ */
+import { crc32 } from 'node:zlib';
+import type { AuditRecord } from '@mcp-iam/core';
+
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+const HEX = /^[0-9a-f]{8}$/;
+
+/**
+ * Encodes one record as a checksummed spool line (newline included).
+ *
+ * @example
+ * ```ts
+ * const line = encodeSpoolLine(record); // <Buffer "1c291ca3 {\"id\":...}\n">
+ * ```
+ */
+export function encodeSpoolLine(record: AuditRecord): Buffer {
+  const json = Buffer.from(JSON.stringify(record), 'utf8');
+  const line = Buffer.allocUnsafe(json.length + 10);
+  line.write(crc32(json).toString(16).padStart(8, '0'), 0, 'latin1');
+  line[8] = SPACE;
+  json.copy(line, 9);
+  line[line.length - 1] = NEWLINE;
+  return line;
+}
+
+/**
+ * Decodes one line (without its newline). Returns `undefined` when the checksum, the separator or
+ * the JSON is wrong: the caller treats that as a torn or damaged line.
+ */
+export function decodeSpoolLine(line: Buffer): AuditRecord | undefined {
+  if (line.length < 11 || line[8] !== SPACE) return undefined;
+  const sum = line.toString('latin1', 0, 8);
+  if (!HEX.test(sum)) return undefined;
+  const json = line.subarray(9);
+  if (crc32(json) !== Number.parseInt(sum, 16)) return undefined;
+  try {
+    const value: unknown = JSON.parse(json.toString('utf8'));
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    return value as AuditRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One decoded line of a buffer: the record and the byte offsets of the line within the buffer. */
+export interface ScannedLine {
+  readonly record: AuditRecord;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Result of scanning a buffer: the good lines, where good data ends, and why scanning stopped. */
+export interface ScanResult {
+  readonly lines: ScannedLine[];
+  /** Offset just past the last good line. */
+  readonly goodEnd: number;
+  /** `end`: every byte was consumed; `partial`: an unterminated last line; `bad`: a damaged line. */
+  readonly stop: 'end' | 'partial' | 'bad';
+}
+
+/** Scans complete, valid lines from `buffer`, stopping at the first partial or damaged one. */
+export function scanSpoolLines(buffer: Buffer): ScanResult {
+  const lines: ScannedLine[] = [];
+  let start = 0;
+  while (start < buffer.length) {
+    const nl = buffer.indexOf(NEWLINE, start);
+    if (nl < 0) return { lines, goodEnd: start, stop: 'partial' };
+    const record = decodeSpoolLine(buffer.subarray(start, nl));
+    if (record === undefined) return { lines, goodEnd: start, stop: 'bad' };
+    lines.push({ record, start, end: nl + 1 });
+    start = nl + 1;
+  }
+  return { lines, goodEnd: start, stop: 'end' };
+}

@@ -1,0 +1,227 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SpoolLockedError } from '../errors.js';
+import { FaultInjectingFileSystem } from '../testing/fault-fs.js';
+import { makeRecord, tempDir } from '../testing/records.js';
+import { readSpoolCursor, writeSpoolCursor } from './cursor.js';
+import { encodeSpoolLine } from './format.js';
+import { readSpool } from './reader.js';
+import { listSpoolSegments, segmentPath } from './segments.js';
+import { Spool } from './spool.js';
+
+async function readAll(dir: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const { record } of readSpool(dir)) ids.push(record.id);
+  return ids;
+}
+
+test('acknowledged records are read back in append order with their positions', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const spool = await Spool.open({ dir });
+    const records = Array.from({ length: 50 }, () => makeRecord());
+    const positions = await Promise.all(records.map((r) => spool.append(r)));
+    await spool.close();
+    const entries = [];
+    for await (const entry of readSpool(dir)) entries.push(entry);
+    assert.deepEqual(
+      entries.map((e) => e.record),
+      records,
+    );
+    assert.deepEqual(
+      entries.map((e) => e.position),
+      positions,
+    );
+  } finally {
+    remove();
+  }
+});
+
+test('concurrent appends are group-committed: far fewer fdatasyncs than records', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const fs = new FaultInjectingFileSystem();
+    const spool = await Spool.open({ dir, fileSystem: fs });
+    await Promise.all(Array.from({ length: 500 }, () => spool.append(makeRecord())));
+    await spool.close();
+    assert.ok(fs.datasyncs >= 1 && fs.datasyncs <= 10, `datasyncs: ${fs.datasyncs}`);
+    assert.equal((await readAll(dir)).length, 500);
+  } finally {
+    remove();
+  }
+});
+
+test('rotates to a new segment past maxSegmentBytes and readers cross segments in order', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const spool = await Spool.open({ dir, maxSegmentBytes: 2000 });
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const record = makeRecord();
+      ids.push(record.id);
+      await spool.append(record);
+    }
+    await spool.close();
+    const segments = await listSpoolSegments(dir);
+    assert.ok(segments.length > 3, `segments: ${segments.length}`);
+    for (const n of segments.slice(0, -1)) assert.ok(statSync(segmentPath(dir, n)).size <= 2000);
+    assert.deepEqual(await readAll(dir), ids);
+    const reopened = await Spool.open({ dir, maxSegmentBytes: 2000 });
+    assert.equal(reopened.recovery.segment, segments.at(-1));
+    await reopened.close();
+  } finally {
+    remove();
+  }
+});
+
+test('recovery cuts half a line left at the tail and appending continues after the cut', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const spool = await Spool.open({ dir });
+    const kept = [makeRecord(), makeRecord()];
+    for (const r of kept) await spool.append(r);
+    await spool.close();
+    const path = segmentPath(dir, 1);
+    const goodSize = statSync(path).size;
+    const half = encodeSpoolLine(makeRecord()).subarray(0, 40);
+    appendFileSync(path, half);
+
+    const reopened = await Spool.open({ dir });
+    assert.deepEqual(reopened.recovery, { segment: 1, records: 2, truncatedBytes: half.length });
+    assert.equal(statSync(path).size, goodSize);
+    const after = makeRecord();
+    await reopened.append(after);
+    await reopened.close();
+    assert.deepEqual(await readAll(dir), [...kept.map((r) => r.id), after.id]);
+  } finally {
+    remove();
+  }
+});
+
+test('recovery cuts at the first line whose checksum does not match, and everything after it', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const spool = await Spool.open({ dir });
+    const records = [makeRecord(), makeRecord(), makeRecord()];
+    for (const r of records) await spool.append(r);
+    await spool.close();
+    const path = segmentPath(dir, 1);
+    const bytes = readFileSync(path);
+    const second = bytes.indexOf(0x0a) + 1;
+    bytes[second + 30] = bytes[second + 30] === 0x41 ? 0x42 : 0x41; // damage record 2
+    writeFileSync(path, Buffer.concat([bytes, Buffer.from('garbage without newline')]));
+
+    const reopened = await Spool.open({ dir });
+    assert.equal(reopened.recovery.records, 1);
+    assert.equal(statSync(path).size, second);
+    await reopened.close();
+    assert.deepEqual(await readAll(dir), [records[0]?.id]);
+  } finally {
+    remove();
+  }
+});
+
+test('a second writer on the same spool directory gets a spool_locked error naming the owner', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const spool = await Spool.open({ dir });
+    await assert.rejects(Spool.open({ dir }), (error: unknown) => {
+      assert.ok(error instanceof SpoolLockedError);
+      assert.equal(error.code, 'spool_locked');
+      assert.equal(error.pid, process.pid);
+      return true;
+    });
+    await spool.close();
+    const again = await Spool.open({ dir });
+    await again.close();
+  } finally {
+    remove();
+  }
+});
+
+test('a lock left by a dead process is taken over', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    assert.ok(dead !== undefined);
+    writeFileSync(join(dir, 'LOCK'), `${dead}\n`);
+    const spool = await Spool.open({ dir });
+    assert.equal(readFileSync(join(dir, 'LOCK'), 'utf8').trim(), String(process.pid));
+    await spool.close();
+  } finally {
+    remove();
+  }
+});
+
+test('fault injection: a torn failed write is rejected, and the next batch cuts it before appending', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const fs = new FaultInjectingFileSystem();
+    const spool = await Spool.open({ dir, fileSystem: fs });
+    const first = makeRecord();
+    await spool.append(first);
+    fs.plan = { failWrite: true, tornWrite: true };
+    await assert.rejects(spool.append(makeRecord()), { code: 'spool_write_failed' });
+    fs.plan = {};
+    const third = makeRecord();
+    await spool.append(third);
+    await spool.close();
+    assert.deepEqual(await readAll(dir), [first.id, third.id]);
+  } finally {
+    remove();
+  }
+});
+
+test('readers stop at the until position and resume from a durable cursor', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const spool = await Spool.open({ dir });
+    const a = makeRecord();
+    await spool.append(a);
+    const until = spool.durablePosition;
+    const b = makeRecord();
+    await spool.append(b);
+    const seen = [];
+    for await (const entry of readSpool(dir, { until })) seen.push(entry);
+    assert.deepEqual(
+      seen.map((e) => e.record.id),
+      [a.id],
+    );
+    assert.equal(await readSpoolCursor(dir, 'test'), undefined);
+    await writeSpoolCursor(dir, 'test', seen[0]!.next);
+    const from = await readSpoolCursor(dir, 'test');
+    const rest = [];
+    for await (const entry of readSpool(dir, { from })) rest.push(entry.record.id);
+    assert.deepEqual(rest, [b.id]);
+    await spool.close();
+  } finally {
+    remove();
+  }
+});
+
+test('append after close is refused with spool_closed', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const spool = await Spool.open({ dir });
+    await spool.close();
+    await assert.rejects(spool.append(makeRecord()), { code: 'spool_closed' });
+  } finally {
+    remove();
+  }
+});
+
+test('a record larger than maxRecordBytes is refused with record_too_large', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const spool = await Spool.open({ dir, maxRecordBytes: 300 });
+    await assert.rejects(spool.append(makeRecord({ detail: 'x'.repeat(400) })), {
+      code: 'record_too_large',
+    });
+    await spool.close();
+  } finally {
+    remove();
+  }
+});

@@ -1,0 +1,326 @@
+/**
+ * The spool writer: an append-only, checksummed, line-delimited JSON file set with group commit.
+ * Records appended while a sync is running are written and synced together in the next batch, so
+ * many concurrent writers share one `fdatasync`. `append` resolves only once its batch is durable.
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import type { AuditRecord } from '@mcp-iam/core';
+import { AuditError, SpoolWriteError } from '../errors.js';
+import { encodeSpoolLine } from './format.js';
+import { nodeSpoolFileSystem, type SpoolFileSystem } from './file-system.js';
+import { acquireSpoolLock } from './lock.js';
+import {
+  listSpoolSegments,
+  readSegmentLines,
+  segmentPath,
+  type SpoolPosition,
+} from './segments.js';
+
+/** Options of {@link Spool.open}. */
+export interface SpoolOptions {
+  /** Spool directory; created if missing. One writer per directory. */
+  readonly dir: string;
+  /** A new segment starts once the current one would exceed this size. Default 64 MiB. */
+  readonly maxSegmentBytes?: number;
+  /** Largest encoded record accepted. Default 256 KiB. */
+  readonly maxRecordBytes?: number;
+  /** Most bytes written and synced as one batch. Default 4 MiB. */
+  readonly maxBatchBytes?: number;
+  /**
+   * Sync each batch with `fdatasync` before acknowledging it. Default `true`. `false` gives up
+   * durability and exists only to measure the cost of syncing.
+   */
+  readonly sync?: boolean;
+  /** File operations; default the real file system. Tests pass a fault-injecting wrapper. */
+  readonly fileSystem?: SpoolFileSystem;
+}
+
+/** What recovery found when the spool was opened. */
+export interface SpoolRecovery {
+  /** Segment that was scanned (the last one). */
+  readonly segment: number;
+  /** Valid records found in it. */
+  readonly records: number;
+  /** Bytes cut from its tail (a torn or damaged last write); 0 after a clean shutdown. */
+  readonly truncatedBytes: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+interface Pending {
+  readonly line: Buffer;
+  readonly resolve: (position: SpoolPosition) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * Single-writer append-only spool with group commit, size-based rotation and crash recovery.
+ *
+ * On open it takes the directory's lock, scans the last segment and cuts it at the first torn or
+ * damaged line, then continues appending there. After a failed write or sync, the next batch first
+ * cuts the segment back to the last durable offset, so a failure never leaves half a batch behind.
+ *
+ * @example
+ * ```ts
+ * const spool = await Spool.open({ dir: './data/audit' });
+ * await spool.append(record); // durable once this resolves
+ * await spool.close();
+ * ```
+ */
+export class Spool {
+  readonly #dir: string;
+  readonly #fs: SpoolFileSystem;
+  readonly #maxSegmentBytes: number;
+  readonly #maxRecordBytes: number;
+  readonly #maxBatchBytes: number;
+  readonly #sync: boolean;
+  readonly #releaseLock: () => void;
+  readonly #recovery: SpoolRecovery;
+  #segment: number;
+  #fd: number;
+  #durable: number;
+  #queue: Pending[] = [];
+  #flushing = false;
+  #scheduled = false;
+  #needsRepair = false;
+  #dirSyncPending = false;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #idle: (() => void) | undefined;
+
+  private constructor(
+    options: SpoolOptions,
+    state: { segment: number; fd: number; offset: number; recovery: SpoolRecovery },
+    releaseLock: () => void,
+  ) {
+    this.#dir = options.dir;
+    this.#fs = options.fileSystem ?? nodeSpoolFileSystem;
+    this.#maxSegmentBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;
+    this.#maxRecordBytes = options.maxRecordBytes ?? 256 * 1024;
+    this.#maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
+    this.#sync = options.sync ?? true;
+    this.#segment = state.segment;
+    this.#fd = state.fd;
+    this.#durable = state.offset;
+    this.#recovery = state.recovery;
+    this.#releaseLock = releaseLock;
+  }
+
+  /**
+   * Opens (or creates) the spool in `options.dir`, taking its lock and recovering the last segment.
+   * Throws {@link SpoolLockedError} when another live process holds the lock.
+   */
+  static async open(options: SpoolOptions): Promise<Spool> {
+    const fs = options.fileSystem ?? nodeSpoolFileSystem;
+    mkdirSync(options.dir, { recursive: true });
+    const release = acquireSpoolLock(options.dir);
+    try {
+      const segments = await listSpoolSegments(options.dir);
+      const last = segments.at(-1);
+      if (last === undefined) {
+        const fd = await fs.open(segmentPath(options.dir, 1), 'wx+');
+        await fs.syncDirectory(options.dir);
+        const recovery = { segment: 1, records: 0, truncatedBytes: 0 };
+        return new Spool(options, { segment: 1, fd, offset: 0, recovery }, release);
+      }
+      const path = segmentPath(options.dir, last);
+      let offset = 0;
+      let records = 0;
+      for (;;) {
+        const read = await readSegmentLines(path, offset, { maxRecords: 10_000 });
+        records += read.lines.length;
+        offset = read.end;
+        if (read.stop !== 'limit') break;
+      }
+      const size = statSync(path).size;
+      const fd = await fs.open(path, 'r+');
+      if (size > offset) {
+        await fs.truncate(fd, offset);
+        await fs.datasync(fd);
+      }
+      const recovery = { segment: last, records, truncatedBytes: size - offset };
+      return new Spool(options, { segment: last, fd, offset, recovery }, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /** The spool directory. */
+  get dir(): string {
+    return this.#dir;
+  }
+
+  /** What recovery found on open. */
+  get recovery(): SpoolRecovery {
+    return this.#recovery;
+  }
+
+  /** End of the durable data: readers in this process may read up to here. */
+  get durablePosition(): SpoolPosition {
+    return { segment: this.#segment, offset: this.#durable };
+  }
+
+  /** Records appended but not yet durable. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Appends a record and resolves with its position once the batch holding it is durable. Rejects
+   * with {@link SpoolWriteError} when the write or sync fails (the record is then not in the spool),
+   * with code `record_too_large` when it exceeds `maxRecordBytes`, and `spool_closed` after close.
+   * The record is stored as given: validate and sanitize it first (the sink does).
+   */
+  append(record: AuditRecord): Promise<SpoolPosition> {
+    let line: Buffer;
+    try {
+      line = this.encode(record);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.appendEncoded(line);
+  }
+
+  /**
+   * Encodes a record as a spool line, throwing {@link AuditError} `record_too_large` (or
+   * `record_invalid` when it cannot be serialized). Lets a queue check a record before accepting it.
+   */
+  encode(record: AuditRecord): Buffer {
+    let line: Buffer;
+    try {
+      line = encodeSpoolLine(record);
+    } catch (error) {
+      throw new AuditError('record_invalid', 'record is not serializable', { cause: error });
+    }
+    if (line.length > this.#maxRecordBytes) {
+      throw new AuditError(
+        'record_too_large',
+        `record of ${line.length} bytes exceeds the spool limit`,
+      );
+    }
+    return line;
+  }
+
+  /** Appends a line made by {@link Spool.encode}; resolves as {@link Spool.append} does. */
+  appendEncoded(line: Buffer): Promise<SpoolPosition> {
+    if (this.#closed)
+      return Promise.reject(new AuditError('spool_closed', 'audit spool is closed'));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ line, resolve, reject });
+      if (!this.#flushing && !this.#scheduled) {
+        this.#scheduled = true;
+        queueMicrotask(() => {
+          this.#scheduled = false;
+          void this.#flush();
+        });
+      }
+    });
+  }
+
+  /**
+   * Resolves once everything appended before the call is durable. After a failed write it also
+   * repairs the segment (cut back to the last durable offset), so it doubles as a health probe.
+   */
+  async sync(): Promise<void> {
+    await this.appendEncoded(EMPTY);
+  }
+
+  /** Waits for pending appends, then closes the segment and releases the lock. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    if (this.#flushing || this.#scheduled || this.#queue.length > 0) {
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+        if (!this.#flushing && !this.#scheduled) void this.#flush();
+      });
+    }
+    try {
+      await this.#fs.close(this.#fd);
+    } finally {
+      this.#releaseLock();
+    }
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#takeBatch();
+        try {
+          const positions = await this.#writeBatch(batch);
+          batch.forEach((item, i) => item.resolve(positions[i] as SpoolPosition));
+        } catch (error) {
+          this.#needsRepair = true;
+          const failure = new SpoolWriteError('audit spool write failed', { cause: error });
+          for (const item of batch) item.reject(failure);
+        }
+      }
+    } finally {
+      this.#flushing = false;
+      const idle = this.#idle;
+      this.#idle = undefined;
+      idle?.();
+    }
+  }
+
+  #takeBatch(): Pending[] {
+    let bytes = 0;
+    let count = 0;
+    for (const item of this.#queue) {
+      if (count > 0 && bytes + item.line.length > this.#maxBatchBytes) break;
+      bytes += item.line.length;
+      count += 1;
+    }
+    return this.#queue.splice(0, count);
+  }
+
+  async #writeBatch(batch: Pending[]): Promise<SpoolPosition[]> {
+    if (this.#needsRepair) {
+      await this.#fs.truncate(this.#fd, this.#durable);
+      if (this.#sync) await this.#fs.datasync(this.#fd);
+      this.#needsRepair = false;
+    }
+    if (this.#dirSyncPending && this.#sync) {
+      await this.#fs.syncDirectory(this.#dir);
+      this.#dirSyncPending = false;
+    }
+    const data =
+      batch.length === 1 ? (batch[0] as Pending).line : Buffer.concat(batch.map((b) => b.line));
+    if (this.#durable > 0 && this.#durable + data.length > this.#maxSegmentBytes) {
+      await this.#rotate();
+      if (this.#sync) await this.#fs.syncDirectory(this.#dir);
+      this.#dirSyncPending = false;
+    }
+    await this.#fs.write(this.#fd, data, this.#durable);
+    if (this.#sync) await this.#fs.datasync(this.#fd);
+    const positions: SpoolPosition[] = [];
+    let offset = this.#durable;
+    for (const item of batch) {
+      positions.push({ segment: this.#segment, offset });
+      offset += item.line.length;
+    }
+    this.#durable = offset;
+    return positions;
+  }
+
+  // The previous segment is already durable (every batch is synced before it is acknowledged), so
+  // a reader that sees segment N+1 may treat segment N as sealed. 'w+' because a file left by an
+  // earlier failed rotation can only be empty.
+  async #rotate(): Promise<void> {
+    const next = this.#segment + 1;
+    const fd = await this.#fs.open(segmentPath(this.#dir, next), 'w+');
+    const old = this.#fd;
+    this.#fd = fd;
+    this.#segment = next;
+    this.#durable = 0;
+    this.#dirSyncPending = true;
+    await this.#fs.close(old).catch(() => undefined);
+  }
+}

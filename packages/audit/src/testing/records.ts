@@ -1,0 +1,37 @@
+/**
+ * Test fixtures: well-formed audit records with overridable fields, and temporary directories.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newRecordId, type AuditRecord } from '@mcp-iam/core';
+
+/** A valid record; `overrides` replace fields (an `undefined` override removes the field). */
+export function makeRecord(overrides: Partial<AuditRecord> = {}): AuditRecord {
+  const record: Record<string, unknown> = {
+    id: newRecordId(),
+    time: new Date().toISOString(),
+    requestId: 'req-1',
+    route: 'crm',
+    outcome: 'allow',
+    reason: 'allowed',
+    issuer: 'http://127.0.0.1:4000',
+    subject: 'alice',
+    clientId: 'agent',
+    method: 'tools/call',
+    tool: 'search_contacts',
+    scopesRequired: ['crm.read'],
+    scopesGranted: ['crm.read'],
+    status: 200,
+    durationMs: 3,
+    ...overrides,
+  };
+  for (const key of Object.keys(record)) if (record[key] === undefined) delete record[key];
+  return record as unknown as AuditRecord;
+}
+
+/** A fresh temporary directory and a function that removes it. */
+export function tempDir(prefix = 'mcp-iam-audit-'): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
