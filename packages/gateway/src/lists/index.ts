@@ -1,0 +1,2 @@
+/** List filtering of JSON and SSE answers. */
+export * from './filter.js';

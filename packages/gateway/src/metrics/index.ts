@@ -1,0 +1,2 @@
+/** Gateway metrics (Prometheus). */
+export * from './metrics.js';

@@ -1,0 +1,8 @@
+/** The gateway server, its guard seam, request hygiene and reload. */
+export * from './seam.js';
+export * from './server.js';
+export * from './reload.js';
+export * from './path.js';
+export * from './hosts.js';
+export * from './trace.js';
+export * from './logger.js';

@@ -1,0 +1,819 @@
+/**
+ * The gateway's HTTP server: request hygiene (Host/Origin allowlists, path normalisation, body size
+ * and content type), routing, the guard seam, forwarding to the upstream and streaming the answer,
+ * plus health, readiness, metrics and RFC 9728 metadata endpoints, atomic route-table swaps on
+ * reload, and graceful shutdown.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'pino';
+import { McpIamError, UnavailableError, type ReasonCode } from '@mcp-iam/core';
+import {
+  resolveLimits,
+  type GatewayConfig,
+  type ResolvedLimits,
+  type RouteConfig,
+} from '../config/schema.js';
+import { isListMethod } from '../lists/filter.js';
+import { GatewayMetrics } from '../metrics/metrics.js';
+import { createUpstream } from '../upstream/factory.js';
+import {
+  stripClientIdentityHeaders,
+  stripClientIdentityHeadersDistinct,
+} from '../upstream/headers.js';
+import { UpstreamError, type Upstream, type UpstreamResponse } from '../upstream/types.js';
+import {
+  defaultAllowedHosts,
+  defaultAllowedOrigins,
+  isHostAllowed,
+  isOriginAllowed,
+} from './hosts.js';
+import { createGatewayLogger } from './logger.js';
+import { normaliseTarget, stripAccessToken } from './path.js';
+import type { GuardAllow, RouteGuard } from './seam.js';
+import { startTrace, type RequestTrace } from './trace.js';
+
+/** Builds the guard of one route (the lead connects this to @mcp-iam/core's pipeline). */
+export type GuardFactory = (route: RouteConfig, config: GatewayConfig) => RouteGuard;
+
+/** Builds the upstream of one route; default `createUpstream`. */
+export type UpstreamFactory = (route: RouteConfig, config: GatewayConfig) => Upstream;
+
+/** One readiness condition reported by `/readyz` (e.g. "issuer keys loaded", "audit sink open"). */
+export interface ReadinessCheck {
+  readonly name: string;
+  check(): boolean | Promise<boolean>;
+}
+
+/**
+ * A request refused by the gateway before the guard (Host, Origin, path, method, size, content
+ * type) or because the guard failed; the lead writes it as a `deny`/`error` audit record.
+ */
+export interface Rejection {
+  /** ISO-8601 time the request arrived. */
+  readonly time: string;
+  readonly requestId: string;
+  readonly route?: string;
+  readonly outcome: 'deny' | 'error';
+  readonly reason: ReasonCode;
+  readonly status: number;
+  /** HTTP method (no JSON-RPC parsing happens before the guard). */
+  readonly method: string;
+  /** Normalised path, or `(invalid)` when the path itself was refused. */
+  readonly path: string;
+  readonly durationMs: number;
+}
+
+/** Options of `Gateway`. */
+export interface GatewayOptions {
+  /** A configuration that passed `loadConfig`. */
+  readonly config: GatewayConfig;
+  /** Builds each route's guard. */
+  readonly guards: GuardFactory;
+  /** Builds each route's upstream (default: HTTP or stdio from the route's `upstream`). */
+  readonly upstreams?: UpstreamFactory;
+  /** Logger (default: pino on stdout at `config.log_level`). */
+  readonly logger?: Logger;
+  /** Metrics (default: a new `GatewayMetrics`). */
+  readonly metrics?: GatewayMetrics;
+  /** Conditions for `/readyz` (default none: ready once listening). */
+  readonly readiness?: readonly ReadinessCheck[];
+  /**
+   * Writes the audit record of a request refused outside the guard. When it rejects (strict audit
+   * unavailable) the client gets 503 `audit_unavailable`. Default: not recorded, only logged.
+   */
+  readonly recordRejection?: (rejection: Rejection) => Promise<void>;
+  /** How long `close()` waits for in-flight requests before cutting them, in ms (default 10000). */
+  readonly shutdownTimeoutMs?: number;
+  /** Serve `/metrics` on the gateway's listener (default true). */
+  readonly exposeMetrics?: boolean;
+}
+
+/** One route with everything needed to serve it. */
+interface ActiveRoute {
+  readonly config: RouteConfig;
+  readonly guard: RouteGuard;
+  readonly upstream: Upstream;
+  readonly limits: ResolvedLimits;
+}
+
+/** An immutable route table; swapped as a whole on reload. */
+interface RouteTable {
+  readonly config: GatewayConfig;
+  readonly routes: ReadonlyMap<string, ActiveRoute>;
+  readonly allowedOrigins: ReadonlySet<string>;
+  inFlight: number;
+  retired: boolean;
+  /** Upstreams to close once this table has no request in flight. */
+  closeWhenDrained: Upstream[];
+}
+
+const METADATA_PREFIX = '/.well-known/oauth-protected-resource';
+const ROUTE_METHODS = new Set(['POST', 'GET', 'DELETE']);
+const CORS_ALLOW_HEADERS =
+  'Authorization, Content-Type, Accept, Mcp-Session-Id, MCP-Protocol-Version, Last-Event-ID, Mcp-Method, Mcp-Name, traceparent, tracestate';
+const CORS_EXPOSE_HEADERS = 'Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate';
+
+function statusOfExchangeError(error: unknown): {
+  status: number;
+  reason: ReasonCode;
+  retryAfter?: number;
+} {
+  if (error instanceof UnavailableError)
+    return { status: 503, reason: error.code, retryAfter: error.retryAfter };
+  if (error instanceof McpIamError) {
+    if (error.code === 'token_exchange_failed')
+      return { status: 503, reason: error.code, retryAfter: 5 };
+    return { status: 502, reason: error.code };
+  }
+  return { status: 500, reason: 'internal_error' };
+}
+
+function isJsonContentType(value: string | undefined): boolean {
+  if (!value) return false;
+  const media = value.split(';')[0]?.trim().toLowerCase();
+  return media === 'application/json';
+}
+
+class BodyTooLarge extends Error {}
+
+/**
+ * The gateway: an identity-aware reverse proxy in front of MCP servers.
+ *
+ * @example
+ * ```ts
+ * const gateway = new Gateway({ config, guards: (route, config) => buildGuard(route, config) });
+ * const { url } = await gateway.listen();
+ * process.on('SIGTERM', () => void gateway.close());
+ * ```
+ */
+export class Gateway {
+  readonly #options: GatewayOptions;
+  readonly #logger: Logger;
+  readonly #metrics: GatewayMetrics;
+  readonly #server: Server;
+  readonly #readiness: ReadinessCheck[];
+  readonly #active = new Set<ServerResponse>();
+  #table: RouteTable;
+  #allowedHosts: ReadonlySet<string> = new Set();
+  #bound: AddressInfo | undefined;
+  #draining = false;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? createGatewayLogger({ level: options.config.log_level });
+    this.#metrics = options.metrics ?? new GatewayMetrics();
+    this.#readiness = [...(options.readiness ?? [])];
+    this.#table = this.#buildTable(options.config, undefined);
+    this.#allowedHosts = this.#hostsFor(options.config);
+    this.#server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, (req, res) => {
+      void this.#handle(req, res);
+    });
+  }
+
+  /** The metrics this gateway feeds (and serves on `/metrics`). */
+  get metrics(): GatewayMetrics {
+    return this.#metrics;
+  }
+
+  /** The configuration in force. */
+  get config(): GatewayConfig {
+    return this.#table.config;
+  }
+
+  /** The underlying node:http server (for tests and embedding). */
+  get server(): Server {
+    return this.#server;
+  }
+
+  /** Starts listening on `config.listen` (default 127.0.0.1:8080); resolves with the bound address. */
+  async listen(): Promise<{ host: string; port: number; url: string }> {
+    const listen = this.#table.config.listen ?? {};
+    const host = listen.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(listen.port ?? 8080, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#bound = this.#server.address() as AddressInfo;
+    this.#allowedHosts = this.#hostsFor(this.#table.config);
+    const shown = this.#bound.family === 'IPv6' ? `[${this.#bound.address}]` : this.#bound.address;
+    const url = `http://${shown}:${this.#bound.port}`;
+    this.#logger.info({ url }, 'gateway listening');
+    return { host: this.#bound.address, port: this.#bound.port, url };
+  }
+
+  /** Adds a condition to `/readyz`. */
+  addReadinessCheck(check: ReadinessCheck): void {
+    this.#readiness.push(check);
+  }
+
+  /**
+   * Swaps in a new configuration atomically: every guard and upstream is built first; if any fails
+   * the old table stays and the error is thrown. Upstreams whose settings did not change are kept
+   * (stdio processes survive); replaced ones are closed once their last request finished. A changed
+   * `listen` needs a restart and is ignored with a warning.
+   */
+  async reload(config: GatewayConfig): Promise<void> {
+    const old = this.#table;
+    const next = this.#buildTable(config, old);
+    if (!isDeepStrictEqual(config.listen, old.config.listen))
+      this.#logger.warn('listen changed; it takes effect after a restart');
+    const kept = new Set([...next.routes.values()].map((r) => r.upstream));
+    old.closeWhenDrained = [...old.routes.values()]
+      .map((r) => r.upstream)
+      .filter((u) => !kept.has(u));
+    this.#table = next;
+    this.#allowedHosts = this.#hostsFor(config);
+    old.retired = true;
+    this.#maybeCloseRetired(old);
+    this.#logger.info(
+      { routes: [...next.routes.values()].map((r) => r.config.name) },
+      'configuration reloaded',
+    );
+  }
+
+  /**
+   * Stops accepting requests, lets in-flight requests finish (up to `shutdownTimeoutMs`), then cuts
+   * the rest and closes every upstream. Long SSE streams are cut at the deadline.
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdown();
+    return this.#closed;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#draining = true;
+    const stopped = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const deadline = Date.now() + (this.#options.shutdownTimeoutMs ?? 10_000);
+    while (this.#active.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    if (this.#active.size > 0)
+      this.#logger.warn(
+        { cut: this.#active.size },
+        'shutdown deadline reached; closing connections',
+      );
+    this.#server.closeAllConnections();
+    await stopped;
+    const table = this.#table;
+    await Promise.allSettled([...table.routes.values()].map((r) => r.upstream.close()));
+    this.#logger.info('gateway stopped');
+  }
+
+  #hostsFor(config: GatewayConfig): ReadonlySet<string> {
+    if (config.allowed_hosts) return new Set(config.allowed_hosts.map((h) => h.toLowerCase()));
+    const listen = this.#bound
+      ? { host: this.#bound.address, port: this.#bound.port }
+      : config.listen
+        ? { host: config.listen.host ?? '127.0.0.1', port: config.listen.port ?? 8080 }
+        : undefined;
+    return new Set(defaultAllowedHosts(config.public_url, listen));
+  }
+
+  #buildTable(config: GatewayConfig, previous: RouteTable | undefined): RouteTable {
+    const makeUpstream =
+      this.#options.upstreams ??
+      ((route: RouteConfig, cfg: GatewayConfig) =>
+        createUpstream(route, cfg, { logger: this.#logger, metrics: this.#metrics }));
+    const created: Upstream[] = [];
+    const routes = new Map<string, ActiveRoute>();
+    try {
+      for (const route of config.routes) {
+        const limits = resolveLimits(config, route);
+        const before = previous
+          ? [...previous.routes.values()].find((r) => r.config.name === route.name)
+          : undefined;
+        const reusable =
+          before &&
+          isDeepStrictEqual(before.config.upstream, route.upstream) &&
+          before.limits.upstreamTimeoutMs === limits.upstreamTimeoutMs;
+        const guard = this.#options.guards(route, config);
+        let upstream: Upstream;
+        if (reusable) upstream = before.upstream;
+        else {
+          upstream = makeUpstream(route, config);
+          created.push(upstream);
+        }
+        routes.set(route.path, { config: route, guard, upstream, limits });
+      }
+    } catch (error) {
+      for (const u of created) void u.close();
+      throw error;
+    }
+    const origins = config.allowed_origins ?? defaultAllowedOrigins(config.public_url);
+    return {
+      config,
+      routes,
+      allowedOrigins: new Set(origins),
+      inFlight: 0,
+      retired: false,
+      closeWhenDrained: [],
+    };
+  }
+
+  #maybeCloseRetired(table: RouteTable): void {
+    if (!table.retired || table.inFlight > 0 || table.closeWhenDrained.length === 0) return;
+    const closing = table.closeWhenDrained;
+    table.closeWhenDrained = [];
+    for (const u of closing) void u.close();
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const table = this.#table;
+    table.inFlight++;
+    this.#active.add(res);
+    res.once('close', () => {
+      this.#active.delete(res);
+      table.inFlight--;
+      this.#maybeCloseRetired(table);
+    });
+    const ctx = new RequestContext(
+      req,
+      res,
+      this.#logger,
+      this.#metrics,
+      this.#options.recordRejection,
+    );
+    try {
+      await this.#dispatch(ctx, table);
+    } catch (error) {
+      this.#logger.error({ requestId: ctx.trace.traceId, err: safeError(error) }, 'request failed');
+      if (!res.headersSent) await ctx.reject(500, 'internal_error', 'error');
+      else res.destroy();
+    }
+  }
+
+  async #dispatch(ctx: RequestContext, table: RouteTable): Promise<void> {
+    const { req, res } = ctx;
+    if (this.#draining) res.setHeader('connection', 'close');
+    const target = normaliseTarget(req.url ?? '');
+    const method = req.method ?? 'GET';
+    // Liveness and readiness answer any Host (probes use pod addresses) and reveal nothing.
+    const probe = target.ok && (target.path === '/healthz' || target.path === '/readyz');
+    if (!probe && !isHostAllowed(req.headers.host, this.#allowedHosts))
+      return ctx.reject(403, 'host_forbidden', 'deny');
+    if (!target.ok) return ctx.reject(400, 'invalid_request', 'deny');
+    ctx.path = target.path;
+
+    if (target.path === '/healthz' && (method === 'GET' || method === 'HEAD'))
+      return ctx.sendJson(this.#draining ? 503 : 200, {
+        status: this.#draining ? 'stopping' : 'ok',
+      });
+    if (target.path === '/readyz' && (method === 'GET' || method === 'HEAD'))
+      return this.#ready(ctx);
+    if (target.path === '/metrics' && method === 'GET' && (this.#options.exposeMetrics ?? true)) {
+      const text = await this.#metrics.render();
+      return ctx.send(200, { 'content-type': this.#metrics.contentType }, text);
+    }
+    if (target.path === METADATA_PREFIX || target.path.startsWith(`${METADATA_PREFIX}/`))
+      return this.#metadata(ctx, table, target.path.slice(METADATA_PREFIX.length));
+
+    const route = table.routes.get(target.path);
+    if (!route) return ctx.sendJson(404, { error: 'not_found' });
+    ctx.route = route.config.name;
+    this.#metrics.addInFlight(ctx.route, 1);
+    res.once('close', () => this.#metrics.addInFlight(route.config.name, -1));
+
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      if (!isOriginAllowed(origin, table.allowedOrigins))
+        return ctx.reject(403, 'origin_forbidden', 'deny');
+      ctx.cors = {
+        'access-control-allow-origin': origin,
+        'access-control-expose-headers': CORS_EXPOSE_HEADERS,
+        vary: 'Origin',
+      };
+    }
+    if (method === 'OPTIONS') {
+      return ctx.send(
+        204,
+        {
+          ...ctx.cors,
+          'access-control-allow-methods': 'POST, GET, DELETE',
+          'access-control-allow-headers': CORS_ALLOW_HEADERS,
+          'access-control-max-age': '600',
+        },
+        '',
+      );
+    }
+    if (!ROUTE_METHODS.has(method)) {
+      res.setHeader('allow', 'POST, GET, DELETE');
+      return ctx.reject(405, 'invalid_request', 'deny');
+    }
+
+    let body: Buffer | undefined;
+    if (method === 'POST') {
+      if (!isJsonContentType(req.headers['content-type']))
+        return ctx.reject(415, 'unsupported_media_type', 'deny');
+      try {
+        body = await readBody(req, route.limits.maxBodyBytes);
+      } catch (error) {
+        if (error instanceof BodyTooLarge) {
+          res.setHeader('connection', 'close');
+          return ctx.reject(413, 'body_too_large', 'deny');
+        }
+        throw error;
+      }
+    } else {
+      req.resume();
+    }
+
+    const headers = stripClientIdentityHeaders(req.headers);
+    let decision;
+    try {
+      decision = await route.guard.authorize({
+        requestId: ctx.trace.traceId,
+        method,
+        path: target.path,
+        query: target.query,
+        headers,
+        headersDistinct: stripClientIdentityHeadersDistinct(req.headersDistinct),
+        body,
+      });
+    } catch (error) {
+      this.#logger.error(
+        { requestId: ctx.trace.traceId, route: ctx.route, err: safeError(error) },
+        'guard failed',
+      );
+      return ctx.reject(500, 'internal_error', 'error');
+    }
+    if (decision.kind === 'deny') {
+      ctx.outcome = 'deny';
+      ctx.reason = decision.reason;
+      return ctx.send(decision.status, { ...decision.headers, ...ctx.cors }, decision.body);
+    }
+    await this.#forward(ctx, route, decision, method, target.query, body, headers);
+  }
+
+  async #forward(
+    ctx: RequestContext,
+    route: ActiveRoute,
+    allow: GuardAllow,
+    method: string,
+    query: string,
+    body: Buffer | undefined,
+    headers: IncomingMessage['headers'],
+  ): Promise<void> {
+    ctx.outcome = 'allow';
+    ctx.reason = 'allowed';
+    ctx.jsonRpcMethod = allow.operation.method;
+    let token: string | undefined;
+    try {
+      token = await allow.upstreamToken();
+    } catch (error) {
+      const failure = statusOfExchangeError(error);
+      this.#logger.warn(
+        { requestId: ctx.trace.traceId, route: ctx.route, err: safeError(error) },
+        'upstream token failed',
+      );
+      return ctx.failAfterAllow(
+        allow,
+        failure.status,
+        failure.reason,
+        undefined,
+        failure.retryAfter,
+      );
+    }
+
+    const controller = new AbortController();
+    ctx.res.once('close', () => {
+      if (!ctx.res.writableFinished) controller.abort();
+    });
+    // Only list answers are read and rewritten; other answers stream untouched. A GET stream may
+    // replay list answers (resumption), recognised there by their shape.
+    const filtering =
+      allow.filterList !== undefined &&
+      (method === 'GET' || (method === 'POST' && isListMethod(allow.operation.method)));
+    const list =
+      filtering && allow.filterList
+        ? {
+            filter: allow.filterList,
+            method: method === 'POST' ? allow.operation.method : undefined,
+          }
+        : undefined;
+    const upstreamStarted = process.hrtime.bigint();
+    let answer: UpstreamResponse;
+    try {
+      answer = await route.upstream.forward({
+        method,
+        query: stripAccessToken(query),
+        headers: { ...headers, traceparent: ctx.trace.traceparent },
+        body,
+        token,
+        subject: allow.principal.subject,
+        requestId: ctx.trace.traceId,
+        list,
+        forwarded: route.config.upstream.x_forwarded ? ctx.forwardedFor() : undefined,
+        signal: controller.signal,
+      });
+    } catch (error) {
+      if (controller.signal.aborted) {
+        // The client went away before the upstream answered: still one record for the request
+        // (499, as in common proxy logs); nobody is left to answer.
+        await allow.complete({ status: 499 }).catch(() => undefined);
+        return;
+      }
+      const seconds = Number(process.hrtime.bigint() - upstreamStarted) / 1e9;
+      this.#metrics.observeUpstream(route.config.name, 'error', seconds);
+      if (error instanceof UpstreamError) {
+        this.#logger.warn(
+          {
+            requestId: ctx.trace.traceId,
+            route: ctx.route,
+            reason: error.code,
+            detail: error.message,
+          },
+          'upstream failed',
+        );
+        return ctx.failAfterAllow(allow, error.status, error.code);
+      }
+      throw error;
+    }
+    this.#metrics.observeUpstream(
+      route.config.name,
+      answer.status,
+      Number(process.hrtime.bigint() - upstreamStarted) / 1e9,
+    );
+
+    if (answer.status === 401) {
+      // The upstream refused the gateway's own credentials: not the caller's fault, and its
+      // challenge must not send the client to another authorization server.
+      answer.discard();
+      return ctx.failAfterAllow(allow, 502, 'upstream_error', 401);
+    }
+    const reason: ReasonCode | undefined = answer.status >= 500 ? 'upstream_error' : undefined;
+    try {
+      await allow.complete({ status: answer.status, upstreamStatus: answer.status, reason });
+    } catch (error) {
+      answer.discard();
+      this.#logger.error(
+        { requestId: ctx.trace.traceId, route: ctx.route, err: safeError(error) },
+        'audit write failed',
+      );
+      ctx.outcome = 'error';
+      ctx.reason = 'audit_unavailable';
+      return ctx.sendJson(503, { error: 'audit_unavailable' }, { 'retry-after': '5' });
+    }
+    if (reason) {
+      ctx.outcome = 'error';
+      ctx.reason = reason;
+    }
+    ctx.stream(answer, allow.principal.expiresAt);
+  }
+
+  async #ready(ctx: RequestContext): Promise<void> {
+    if (this.#draining) return ctx.sendJson(503, { status: 'stopping' });
+    const failing: string[] = [];
+    for (const check of this.#readiness) {
+      let ok = false;
+      try {
+        ok = await check.check();
+      } catch {
+        ok = false;
+      }
+      if (!ok) failing.push(check.name);
+    }
+    return failing.length === 0
+      ? ctx.sendJson(200, { status: 'ready' })
+      : ctx.sendJson(503, { status: 'not_ready', failing });
+  }
+
+  #metadata(ctx: RequestContext, table: RouteTable, rest: string): void {
+    const route =
+      rest === ''
+        ? table.routes.size === 1
+          ? [...table.routes.values()][0]
+          : undefined
+        : table.routes.get(rest);
+    const cors = {
+      'access-control-allow-origin': '*',
+      'access-control-allow-methods': 'GET, OPTIONS',
+      'access-control-allow-headers': 'MCP-Protocol-Version, Content-Type',
+    };
+    if (!route) return ctx.sendJson(404, { error: 'not_found' }, cors);
+    const method = ctx.req.method ?? 'GET';
+    if (method === 'OPTIONS')
+      return ctx.send(204, { ...cors, 'access-control-max-age': '600' }, '');
+    if (method !== 'GET' && method !== 'HEAD')
+      return ctx.sendJson(405, { error: 'method_not_allowed' }, { ...cors, allow: 'GET, OPTIONS' });
+    return ctx.sendJson(200, route.guard.metadata(), { ...cors, 'cache-control': 'max-age=300' });
+  }
+}
+
+/** Per-request state and answer helpers. */
+class RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly trace: RequestTrace;
+  readonly #started = process.hrtime.bigint();
+  readonly #time = new Date().toISOString();
+  readonly #logger: Logger;
+  readonly #metrics: GatewayMetrics;
+  readonly #record: ((r: Rejection) => Promise<void>) | undefined;
+  path = '(invalid)';
+  route: string | undefined;
+  outcome: 'allow' | 'deny' | 'error' | undefined;
+  reason: ReasonCode | undefined;
+  jsonRpcMethod: string | undefined;
+  cors: Record<string, string> = {};
+
+  constructor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    logger: Logger,
+    metrics: GatewayMetrics,
+    record: ((r: Rejection) => Promise<void>) | undefined,
+  ) {
+    this.req = req;
+    this.res = res;
+    this.trace = startTrace(req.headers.traceparent);
+    this.#logger = logger;
+    this.#metrics = metrics;
+    this.#record = record;
+    res.setHeader('x-request-id', this.trace.traceId);
+  }
+
+  get #ms(): number {
+    return Number(process.hrtime.bigint() - this.#started) / 1e6;
+  }
+
+  /** The gateway's own X-Forwarded-* values for this request. */
+  forwardedFor(): { for: string; proto: string; host: string } {
+    const encrypted = (this.req.socket as { encrypted?: boolean }).encrypted === true;
+    return {
+      for: this.req.socket.remoteAddress ?? 'unknown',
+      proto: encrypted ? 'https' : 'http',
+      host: this.req.headers.host ?? '',
+    };
+  }
+
+  /** Refuses a request outside the guard, writing its audit record first. */
+  async reject(status: number, reason: ReasonCode, outcome: 'deny' | 'error'): Promise<void> {
+    this.outcome = outcome;
+    this.reason = reason;
+    let answerStatus = status;
+    let answerReason: ReasonCode = reason;
+    if (this.#record) {
+      try {
+        await this.#record({
+          time: this.#time,
+          requestId: this.trace.traceId,
+          route: this.route,
+          outcome,
+          reason,
+          status,
+          method: this.req.method ?? '',
+          path: this.path,
+          durationMs: this.#ms,
+        });
+      } catch (error) {
+        this.#logger.error(
+          { requestId: this.trace.traceId, err: safeError(error) },
+          'audit write failed',
+        );
+        answerStatus = 503;
+        answerReason = 'audit_unavailable';
+        this.outcome = 'error';
+        this.reason = answerReason;
+      }
+    }
+    this.sendJson(
+      answerStatus,
+      { error: answerReason },
+      answerStatus === 503 ? { 'retry-after': '5' } : {},
+    );
+  }
+
+  /** Ends an allowed request with a failure (exchange, upstream), audited as `error` first. */
+  async failAfterAllow(
+    allow: GuardAllow,
+    status: number,
+    reason: ReasonCode,
+    upstreamStatus?: number,
+    retryAfter?: number,
+  ): Promise<void> {
+    this.outcome = 'error';
+    this.reason = reason;
+    let answerStatus = status;
+    let answerReason = reason;
+    try {
+      await allow.complete({ status, reason, upstreamStatus });
+    } catch (error) {
+      this.#logger.error(
+        { requestId: this.trace.traceId, err: safeError(error) },
+        'audit write failed',
+      );
+      answerStatus = 503;
+      answerReason = 'audit_unavailable';
+      this.reason = answerReason;
+    }
+    const headers: Record<string, string> = { ...this.cors };
+    if (answerStatus === 503) headers['retry-after'] = String(retryAfter ?? 5);
+    this.sendJson(answerStatus, { error: answerReason }, headers);
+  }
+
+  sendJson(status: number, value: unknown, headers: Record<string, string> = {}): void {
+    this.send(status, { 'content-type': 'application/json', ...headers }, JSON.stringify(value));
+  }
+
+  send(status: number, headers: Record<string, string>, body: string): void {
+    const bytes = Buffer.from(body);
+    this.res.writeHead(status, { ...headers, 'content-length': String(bytes.length) });
+    this.res.end(this.req.method === 'HEAD' ? undefined : bytes);
+    this.#done(status);
+  }
+
+  /**
+   * Streams the upstream's answer to the client without buffering. An SSE stream ends cleanly when
+   * the caller's token expires (`expiresAt`, seconds): the client reconnects with a fresh token and
+   * resumes with `Last-Event-ID`, so no stream outlives the authorization it was opened with.
+   */
+  stream(answer: UpstreamResponse, expiresAt?: number): void {
+    const body = answer.body;
+    this.res.writeHead(answer.status, { ...answer.headers, ...this.cors });
+    const type = String(answer.headers['content-type'] ?? '');
+    let expiry: NodeJS.Timeout | undefined;
+    if (type.startsWith('text/event-stream')) {
+      this.res.flushHeaders();
+      if (expiresAt !== undefined) {
+        const ms = Math.max(0, expiresAt * 1000 - Date.now());
+        expiry = setTimeout(
+          () => {
+            this.#logger.info(
+              { requestId: this.trace.traceId, route: this.route },
+              'token expired; ending stream',
+            );
+            body.unpipe(this.res);
+            this.res.end();
+            answer.discard();
+          },
+          Math.min(ms, 2 ** 31 - 1),
+        );
+        expiry.unref();
+      }
+    }
+    this.#done(answer.status);
+    body.on('error', () => {
+      if (!this.res.writableEnded) this.res.destroy();
+    });
+    this.res.once('close', () => {
+      clearTimeout(expiry);
+      if (!body.readableEnded && !body.destroyed) answer.discard();
+    });
+    body.pipe(this.res);
+  }
+
+  #done(status: number): void {
+    const outcome = this.outcome ?? (status < 400 ? 'allow' : 'deny');
+    const reason = this.reason ?? (status < 400 ? 'allowed' : 'invalid_request');
+    const durationMs = this.#ms;
+    if (this.route)
+      this.#metrics.observeRequest(this.route, outcome, reason, status, durationMs / 1000);
+    this.#logger.info(
+      {
+        requestId: this.trace.traceId,
+        method: this.req.method,
+        path: this.path,
+        route: this.route,
+        rpcMethod: this.jsonRpcMethod,
+        status,
+        outcome: this.route ? outcome : undefined,
+        reason: this.route || status >= 400 ? reason : undefined,
+        durationMs: Math.round(durationMs * 10) / 10,
+      },
+      'request',
+    );
+  }
+}
+
+/** Reads a request body up to `limit` bytes; throws `BodyTooLarge` beyond it. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > limit) throw new BodyTooLarge();
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** What may be logged of an error: its name, code and message (never a cause chain or a request). */
+function safeError(error: unknown): { name?: string; code?: string; message?: string } {
+  if (error instanceof Error)
+    return {
+      name: error.name,
+      code: (error as { code?: string }).code,
+      message: error.message.slice(0, 500),
+    };
+  return { message: String(error).slice(0, 200) };
+}

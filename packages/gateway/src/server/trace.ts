@@ -1,0 +1,37 @@
+/**
+ * W3C Trace Context for request ids: an incoming valid `traceparent` keeps its trace id (the
+ * request id); otherwise a new trace starts. The upstream gets a child `traceparent` whose parent
+ * is the gateway's own span.
+ */
+import { randomBytes } from 'node:crypto';
+
+/** The trace of one request. */
+export interface RequestTrace {
+  /** 32 hex digits; also the request id in logs and audit records. */
+  readonly traceId: string;
+  /** The gateway's span id (16 hex digits). */
+  readonly spanId: string;
+  /** `traceparent` to send to the upstream. */
+  readonly traceparent: string;
+}
+
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/** Reads the incoming `traceparent` (if valid) and opens the gateway's span. */
+export function startTrace(incoming: string | string[] | undefined): RequestTrace {
+  const spanId = randomBytes(8).toString('hex');
+  const match = typeof incoming === 'string' ? TRACEPARENT.exec(incoming.trim()) : null;
+  if (match) {
+    const [, version, traceId, parentId, flags] = match as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    if (version !== 'ff' && !/^0+$/.test(traceId) && !/^0+$/.test(parentId))
+      return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-${flags}` };
+  }
+  const traceId = randomBytes(16).toString('hex');
+  return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-00` };
+}

@@ -1,0 +1,273 @@
+/**
+ * Specification of the Streamable HTTP upstream behind the gateway: JSON and SSE answers stream
+ * through unbuffered, GET and DELETE are forwarded, list results are filtered in JSON and in SSE.
+ */
+import { strict as assert } from 'node:assert';
+import { request as httpRequest } from 'node:http';
+import { describe, test } from 'node:test';
+import { Gateway } from '../server/server.js';
+import {
+  answerJson,
+  captureLogs,
+  rpc,
+  send,
+  startUpstream,
+  testConfig,
+  TestGuard,
+} from '../testing/harness.js';
+
+const TOKEN = 'alice.caller-token';
+const TOOLS = {
+  tools: [
+    { name: 'search_contacts', inputSchema: { type: 'object' } },
+    { name: 'secret_admin', inputSchema: { type: 'object' } },
+  ],
+};
+
+function hideSecretTools(method: string, result: unknown): unknown {
+  if (method !== 'tools/list') return result;
+  const r = result as { tools: { name: string }[] };
+  return { ...r, tools: r.tools.filter((t) => !t.name.startsWith('secret_')) };
+}
+
+async function withGateway(
+  guard: TestGuard,
+  upstreamUrl: string,
+  run: (base: string) => Promise<void>,
+): Promise<void> {
+  const gateway = new Gateway({
+    config: testConfig(upstreamUrl),
+    guards: () => guard,
+    logger: captureLogs().logger,
+  });
+  try {
+    await run((await gateway.listen()).url);
+  } finally {
+    await gateway.close();
+  }
+}
+
+describe('HTTP upstream', () => {
+  test('the first SSE event reaches the client before the upstream finishes the stream', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let releasedByClient = false;
+    const up = await startUpstream(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      res.write(
+        'id: 1\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}\n\n',
+      );
+      const timer = setTimeout(() => release(), 5000);
+      await released;
+      clearTimeout(timer);
+      res.end('id: 2\ndata: {"jsonrpc":"2.0","id":1,"result":{"done":true}}\n\n');
+    });
+    try {
+      await withGateway(new TestGuard(), up.url, async (base) => {
+        const url = new URL(base);
+        const body = await new Promise<string>((resolve, reject) => {
+          const req = httpRequest(
+            {
+              host: url.hostname,
+              port: url.port,
+              method: 'POST',
+              path: '/crm/mcp',
+              headers: {
+                authorization: `Bearer ${TOKEN}`,
+                'content-type': 'application/json',
+                accept: 'text/event-stream',
+              },
+            },
+            (res) => {
+              assert.equal(res.headers['content-type'], 'text/event-stream');
+              let text = '';
+              res.setEncoding('utf8');
+              res.on('data', (chunk: string) => {
+                text += chunk;
+                if (text.includes('notifications/progress') && !text.includes('"done"')) {
+                  releasedByClient = true;
+                  release();
+                }
+              });
+              res.on('end', () => resolve(text));
+            },
+          );
+          req.on('error', reject);
+          req.end(
+            JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'x' } }),
+          );
+        });
+        assert.ok(
+          releasedByClient,
+          'the client saw the first event while the upstream was still waiting',
+        );
+        assert.match(body, /"done":true/);
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('a non-list JSON answer streams through byte for byte even when a list filter is offered', async () => {
+    const raw = '{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"hi"}]}}';
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(raw),
+      });
+      res.end(raw);
+    });
+    try {
+      await withGateway(new TestGuard(), up.url, async (base) => {
+        const answer = await rpc(base, '/crm/mcp', TOKEN, {
+          jsonrpc: '2.0',
+          id: 7,
+          method: 'tools/call',
+          params: { name: 'x' },
+        });
+        assert.equal(answer.body, raw);
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('GET opens the SSE stream and DELETE ends the session, with the session header forwarded', async () => {
+    const up = await startUpstream((req, res) => {
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(': ping\n\n');
+      } else res.writeHead(204).end();
+    });
+    try {
+      await withGateway(new TestGuard(), up.url, async (base) => {
+        const headers = {
+          authorization: `Bearer ${TOKEN}`,
+          'mcp-session-id': 's-1',
+          accept: 'text/event-stream',
+          'last-event-id': '41',
+        };
+        const stream = await send(base, { method: 'GET', path: '/crm/mcp', headers });
+        assert.equal(stream.status, 200);
+        assert.equal(stream.body, ': ping\n\n');
+        const ended = await send(base, { method: 'DELETE', path: '/crm/mcp', headers });
+        assert.equal(ended.status, 204);
+        assert.deepEqual(
+          up.requests.map((r) => [
+            r.method,
+            r.headers['mcp-session-id'],
+            r.headers['last-event-id'],
+          ]),
+          [
+            ['GET', 's-1', '41'],
+            ['DELETE', 's-1', '41'],
+          ],
+        );
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('a tools/list JSON answer is rewritten by the guard filter', async () => {
+    const up = await startUpstream((_req, res) =>
+      answerJson(res, 200, { jsonrpc: '2.0', id: 1, result: TOOLS }),
+    );
+    try {
+      await withGateway(new TestGuard({ filterList: hideSecretTools }), up.url, async (base) => {
+        const answer = await rpc(base, '/crm/mcp', TOKEN, {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/list',
+        });
+        assert.equal(answer.status, 200);
+        const names = (JSON.parse(answer.body).result.tools as { name: string }[]).map(
+          (t) => t.name,
+        );
+        assert.deepEqual(names, ['search_contacts']);
+        assert.equal(
+          Number(answer.headers['content-length'] ?? answer.body.length),
+          Buffer.byteLength(answer.body),
+        );
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('a tools/list result inside an SSE stream is rewritten and other events pass unchanged', async () => {
+    const progress = '{"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}';
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`event: message\nid: e1\ndata: ${progress}\n\n`);
+      res.end(
+        `event: message\nid: e2\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: 1, result: TOOLS })}\n\n`,
+      );
+    });
+    try {
+      await withGateway(new TestGuard({ filterList: hideSecretTools }), up.url, async (base) => {
+        const answer = await rpc(base, '/crm/mcp', TOKEN, {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/list',
+        });
+        const events = answer.body.split('\n\n').filter(Boolean);
+        assert.equal(events.length, 2);
+        assert.equal(events[0], `event: message\nid: e1\ndata: ${progress}`);
+        assert.match(events[1]!, /^event: message\nid: e2\ndata: /);
+        const data = JSON.parse(events[1]!.split('data: ')[1]!);
+        assert.deepEqual(
+          data.result.tools.map((t: { name: string }) => t.name),
+          ['search_contacts'],
+        );
+        assert.doesNotMatch(answer.body, /secret_admin/);
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('a resumed SSE stream (GET) has list results filtered by their shape', async () => {
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`id: 9\ndata: ${JSON.stringify({ jsonrpc: '2.0', id: 1, result: TOOLS })}\n\n`);
+    });
+    try {
+      await withGateway(new TestGuard({ filterList: hideSecretTools }), up.url, async (base) => {
+        const answer = await send(base, {
+          method: 'GET',
+          path: '/crm/mcp',
+          headers: { authorization: `Bearer ${TOKEN}`, 'last-event-id': '8' },
+        });
+        assert.doesNotMatch(answer.body, /secret_admin/);
+        assert.match(answer.body, /search_contacts/);
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('row 53: an SSE stream ends cleanly when the caller token expires', async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('id: 1\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{}}\n\n');
+      res.on('close', () => upstreamClosed()); // the upstream itself never ends the stream
+    });
+    try {
+      await withGateway(new TestGuard({ tokenLifetimeSeconds: 0.3 }), up.url, async (base) => {
+        const answer = await send(base, {
+          method: 'GET',
+          path: '/crm/mcp',
+          headers: { authorization: `Bearer ${TOKEN}`, accept: 'text/event-stream' },
+        });
+        assert.equal(answer.status, 200);
+        assert.match(answer.body, /notifications\/message/);
+        await closed;
+      });
+    } finally {
+      await up.close();
+    }
+  });
+});

@@ -1,0 +1,77 @@
+/**
+ * What the server asks of an upstream (an HTTP MCP endpoint or a stdio process) and what it gets
+ * back: a status, safe headers and a body stream that has not been read yet.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { McpIamError, type ReasonCode } from '@mcp-iam/core';
+import type { ListFilterContext } from '../lists/filter.js';
+import type { ForwardedFor } from './headers.js';
+
+/** One request for the upstream, after the guard allowed it. */
+export interface UpstreamRequest {
+  /** `POST`, `GET` or `DELETE`. */
+  readonly method: string;
+  /** Query string to forward (without `?`, already stripped of `access_token`). */
+  readonly query: string;
+  /** Client headers, already stripped of identity headers; credentials are removed on the way. */
+  readonly headers: IncomingHttpHeaders;
+  /** POST body. */
+  readonly body?: Buffer;
+  /** Token for the upstream, from the guard; never the caller's token. */
+  readonly token?: string;
+  /** Principal subject (selects the stdio process with `isolation: per-subject`). */
+  readonly subject: string;
+  /** Request id, for logs. */
+  readonly requestId: string;
+  /** When set, list results in the answer are rewritten. */
+  readonly list?: ListFilterContext;
+  /** The gateway's own forwarding headers, when enabled for the route. */
+  readonly forwarded?: ForwardedFor;
+  /** Aborted when the client goes away or the gateway stops. */
+  readonly signal: AbortSignal;
+}
+
+/** The upstream's answer; the body has not been consumed. */
+export interface UpstreamResponse {
+  readonly status: number;
+  /** Headers safe for the client (hop-by-hop and identity-claiming headers removed). */
+  readonly headers: OutgoingHttpHeaders;
+  readonly body: Readable;
+  /** Releases the answer without sending it (e.g. when the audit write failed). */
+  discard(): void;
+}
+
+/** An MCP server behind a route. */
+export interface Upstream {
+  /** `http` or `stdio`. */
+  readonly kind: 'http' | 'stdio';
+  /** Sends one request; rejects with `UpstreamError` when the upstream cannot answer. */
+  forward(request: UpstreamRequest): Promise<UpstreamResponse>;
+  /** Closes connections or stops processes. */
+  close(): Promise<void>;
+}
+
+/** Reason codes of upstream failures. */
+export type UpstreamErrorCode = Extract<
+  ReasonCode,
+  'upstream_unavailable' | 'upstream_timeout' | 'upstream_error'
+>;
+
+/**
+ * The upstream could not answer: `upstream_unavailable` (502: refused, reset, process gone, or 503
+ * when a process limit is reached), `upstream_timeout` (504), `upstream_error` (502).
+ */
+export class UpstreamError extends McpIamError {
+  /** HTTP status the client receives. */
+  readonly status: number;
+
+  constructor(
+    code: UpstreamErrorCode,
+    message: string,
+    options?: { cause?: unknown; status?: number },
+  ) {
+    super(code, message, options);
+    this.status = options?.status ?? (code === 'upstream_timeout' ? 504 : 502);
+  }
+}
