@@ -208,6 +208,35 @@ export const issuerSchema = z
       .describe('Accepted JWS algorithms; asymmetric only.'),
     token_types: stringList.optional().describe('Accepted JWT `typ` values (default at+jwt).'),
     scope_claim: nonEmpty.optional().describe('Claim holding the scopes: scope, scp, roles …'),
+    client_id_claim: nonEmpty
+      .optional()
+      .describe('Claim holding the client id: client_id (default), azp, cid …'),
+    format: z
+      .enum(['jwt', 'opaque', 'both'])
+      .optional()
+      .describe(
+        'Token formats this issuer issues: jwt (default; both when introspection is set), opaque, both.',
+      ),
+    clock_tolerance_s: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(300)
+      .optional()
+      .describe('Leeway for exp, nbf and iat in seconds (default 30).'),
+    max_token_lifetime_s: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('Largest accepted exp − iat in seconds (default 86400).'),
+    require_jti: z.boolean().optional().describe('Refuse JWTs without jti (default false).'),
+    allow_insecure_loopback_http: z
+      .boolean()
+      .optional()
+      .describe(
+        'Allow plain http to this issuer when it is on a loopback address (development IdPs; default false: https only).',
+      ),
     introspection: z
       .strictObject({
         endpoint: nonEmpty.describe('RFC 7662 introspection endpoint.'),
