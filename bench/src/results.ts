@@ -1,0 +1,111 @@
+/**
+ * The shape of a benchmark run's results (written as `bench/results/latest.json`) and the
+ * arithmetic on them: medians over rounds and ratios between rows.
+ */
+import type { CorrectnessCell } from './correctness.js';
+import type { MicroBenchResult } from './micro.js';
+
+/** One round of one row. */
+export interface RoundResult {
+  readonly round: number;
+  readonly requests: number;
+  readonly errors: number;
+  readonly durationS: number;
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** CPU time of the row's own processes (and their descendants) during the round, µs. */
+  readonly cpuUs: number;
+  readonly cpuUsPerRequest: number;
+  /** CPU µs per request of the shared upstream (null for the direct row, which is its own). */
+  readonly upstreamCpuUsPerRequest: number | null;
+  /** Distinct tokens the generator cycled through. */
+  readonly distinctTokens: number;
+}
+
+/** Medians over the rounds of one row. */
+export interface RowMedians {
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly cpuUsPerRequest: number;
+  readonly upstreamCpuUsPerRequest: number | null;
+  /** Total over the rounds. */
+  readonly errors: number;
+}
+
+/** Everything about one row. */
+export interface RowResult {
+  readonly id: string;
+  readonly title: string;
+  readonly description: string;
+  status: 'measured' | 'skipped' | 'failed';
+  /** Why skipped or failed. */
+  reason?: string;
+  /** Command that would make a skipped row available. */
+  install?: string;
+  url?: string;
+  correctness: CorrectnessCell[];
+  rounds: RoundResult[];
+  median?: RowMedians;
+}
+
+/** A whole run. */
+export interface BenchResults {
+  readonly date: string;
+  readonly machine: {
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly node: string;
+    readonly os: string;
+  };
+  readonly options: {
+    readonly durationS: number;
+    readonly rounds: number;
+    readonly connections: number;
+    readonly rows: readonly string[] | null;
+  };
+  readonly loadGenerator: string;
+  /** CPU placement, e.g. `server under test: cpu 0; generator: cpu 1; upstream: cpu 1`. */
+  readonly pinning: string;
+  readonly issuerRequests: { jwks: number; discovery: number; introspection: number };
+  readonly rows: RowResult[];
+  micro: MicroBenchResult[];
+}
+
+/** The median of `values` (mean of the middle two for an even count); NaN when empty. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Medians over `rounds`; undefined when there are none. */
+export function mediansOf(rounds: readonly RoundResult[]): RowMedians | undefined {
+  if (rounds.length === 0) return undefined;
+  const upstream = rounds
+    .map((r) => r.upstreamCpuUsPerRequest)
+    .filter((v): v is number => v !== null);
+  return {
+    requestsPerSecond: median(rounds.map((r) => r.requestsPerSecond)),
+    p50Ms: median(rounds.map((r) => r.p50Ms)),
+    p99Ms: median(rounds.map((r) => r.p99Ms)),
+    cpuUsPerRequest: median(rounds.map((r) => r.cpuUsPerRequest)),
+    upstreamCpuUsPerRequest: upstream.length > 0 ? median(upstream) : null,
+    errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+  };
+}
+
+/** `a / b` when both rows were measured, else null. */
+export function ratio(
+  a: RowResult | undefined,
+  b: RowResult | undefined,
+  pick: (m: RowMedians) => number,
+): number | null {
+  if (!a?.median || !b?.median) return null;
+  const denominator = pick(b.median);
+  return denominator > 0 ? pick(a.median) / denominator : null;
+}
