@@ -1,42 +1,81 @@
 /**
  * Rows 3–5: the mcp-iam gateway (cached JWT with policy and strict audit; a fresh JWT per
- * request; an opaque token checked by introspection, cached). They are not wired yet: the
- * gateway package does not export a server yet, so these rows report themselves as unavailable
- * and the tables show them as skipped. No figures are ever invented for them.
- *
- * To plug the gateway in, replace `notYet` in each row with real `availability`, `start`,
- * `token` (and `loadTokens` for the uncached row) implementations, for example:
- *
- * ```ts
- * async start(ctx) {
- *   const port = await ctx.freePort();
- *   const config = join(ctx.tempDir, 'gateway.yaml');
- *   // listen 127.0.0.1:port; issuer ctx.issuer.url (jwks_uri ctx.issuer.jwksUri; for the opaque
- *   // row introspection ctx.issuer.introspectionEndpoint with INTROSPECTION_CLIENT); route
- *   // ctx.mcpPath → upstream ctx.upstreamUrl; tool ctx.toolName needs ctx.requiredScope;
- *   // resource/audience ctx.audience; audit strict in ctx.tempDir.
- *   writeFileSync(config, gatewayYaml(ctx, port));
- *   const { process: gw } = await ctx.spawnServer('gateway', process.execPath,
- *     [join(ctx.repoRoot, 'packages/gateway/dist/cli.js'), 'gateway', '--config', config]);
- *   await ctx.waitForPort(port, gw);
- *   return { url: `http://127.0.0.1:${port}${ctx.mcpPath}`, pids: () => [gw.pid], stop: () => gw.stop() };
- * },
- * token: (kind, ctx) => ctx.issuer.mint(kind),        // opaque row: Promise.resolve(ctx.issuer.mintOpaque(kind))
- * loadTokens: (ctx, n) => Promise.all(Array.from({ length: n }, () => ctx.issuer.mint('valid'))),  // uncached row only
- * ```
+ * request; an opaque token checked by introspection, cached). Each row runs the real gateway CLI
+ * (`mcp-iam gateway --config FILE`) as its own pinned process, configured against the fixture
+ * issuer, with a per-tool policy and a strict audit spool in the row's temp dir.
  */
-import type { Availability, BenchRow, RunningRow } from './types.js';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { INTROSPECTION_CLIENT } from '../fixtures/issuer.js';
+import type { Availability, BenchContext, BenchRow, RunningRow } from './types.js';
 
-/** Why the gateway rows are skipped for now (shown in the tables). */
-export const GATEWAY_NOT_READY =
-  'not available yet: the gateway package does not export a server yet';
+function cliPath(ctx: BenchContext): string {
+  return join(ctx.repoRoot, 'packages/gateway/dist/cli.js');
+}
 
-const notYet = {
-  availability: (): Promise<Availability> =>
-    Promise.resolve({ available: false, reason: GATEWAY_NOT_READY }),
-  start: (): Promise<RunningRow> => Promise.reject(new Error(GATEWAY_NOT_READY)),
-  token: (): Promise<string | null> => Promise.reject(new Error(GATEWAY_NOT_READY)),
-};
+function availability(ctx: BenchContext): Promise<Availability> {
+  return Promise.resolve(
+    existsSync(cliPath(ctx))
+      ? { available: true }
+      : { available: false, reason: 'packages/gateway is not built (run npm run build)' },
+  );
+}
+
+function gatewayYaml(ctx: BenchContext, port: number, opaque: boolean): string {
+  const issuer = opaque
+    ? [
+        `  - issuer: ${ctx.issuer.url}`,
+        `    format: opaque`,
+        `    allow_insecure_loopback_http: true`,
+        `    introspection:`,
+        `      endpoint: ${ctx.issuer.introspectionEndpoint}`,
+        `      client_id: ${INTROSPECTION_CLIENT.clientId}`,
+        `      client_secret: ${INTROSPECTION_CLIENT.clientSecret}`,
+      ]
+    : [
+        `  - issuer: ${ctx.issuer.url}`,
+        `    jwks_uri: ${ctx.issuer.jwksUri}`,
+        `    algorithms: [ES256]`,
+        `    allow_insecure_loopback_http: true`,
+      ];
+  return [
+    `listen: { host: 127.0.0.1, port: ${port} }`,
+    `public_url: http://127.0.0.1:${port}`,
+    `log_level: warn`,
+    `issuers:`,
+    ...issuer,
+    `routes:`,
+    `  - name: bench`,
+    `    path: ${ctx.mcpPath}`,
+    `    upstream: { url: ${ctx.upstreamUrl} }`,
+    `    downstream: { mode: none }`,
+    `    audiences: [${ctx.audience}]`,
+    `    policy:`,
+    `      methods: { initialize: {}, tools/list: {} }`,
+    `      tools:`,
+    `        ${ctx.toolName}: { scopes: [${ctx.requiredScope}] }`,
+    `audit: { sink: spool, path: ${join(ctx.tempDir, 'audit')}, mode: strict }`,
+    '',
+  ].join('\n');
+}
+
+async function startGatewayRow(ctx: BenchContext, opaque: boolean): Promise<RunningRow> {
+  const port = await ctx.freePort();
+  const config = join(ctx.tempDir, `gateway-${opaque ? 'opaque' : 'jwt'}.yaml`);
+  writeFileSync(config, gatewayYaml(ctx, port, opaque));
+  const { process: gw } = await ctx.spawnServer('gateway', process.execPath, [
+    cliPath(ctx),
+    'gateway',
+    '--config',
+    config,
+  ]);
+  await ctx.waitForPort(port, gw);
+  return {
+    url: `http://127.0.0.1:${port}${ctx.mcpPath}`,
+    pids: () => [gw.pid],
+    stop: () => gw.stop(),
+  };
+}
 
 /** Row 3: the gateway with a cached JWT verification, policy and strict audit. */
 export const gatewayCachedRow: BenchRow = {
@@ -44,7 +83,9 @@ export const gatewayCachedRow: BenchRow = {
   title: 'mcp-iam gateway (cached JWT)',
   description:
     'The mcp-iam gateway: one JWT reused (verification cache), per-tool policy, strict audit, proxy to the upstream.',
-  ...notYet,
+  availability,
+  start: (ctx) => startGatewayRow(ctx, false),
+  token: (kind, ctx) => ctx.issuer.mint(kind),
 };
 
 /** Row 4: the gateway with a fresh JWT for every request (no verification cache hits). */
@@ -53,7 +94,10 @@ export const gatewayUncachedRow: BenchRow = {
   title: 'mcp-iam gateway (fresh JWT per request)',
   description:
     'The mcp-iam gateway with a distinct JWT on every request: full signature verification each time.',
-  ...notYet,
+  availability,
+  start: (ctx) => startGatewayRow(ctx, false),
+  token: (kind, ctx) => ctx.issuer.mint(kind),
+  loadTokens: (ctx, n) => Promise.all(Array.from({ length: n }, () => ctx.issuer.mint('valid'))),
 };
 
 /** Row 5: the gateway with an opaque token checked by RFC 7662 introspection (cached). */
@@ -62,7 +106,9 @@ export const gatewayOpaqueRow: BenchRow = {
   title: 'mcp-iam gateway (opaque token, introspection)',
   description:
     'The mcp-iam gateway with an opaque token, introspected at the fixture issuer and cached.',
-  ...notYet,
+  availability,
+  start: (ctx) => startGatewayRow(ctx, true),
+  token: (kind, ctx) => Promise.resolve(ctx.issuer.mintOpaque(kind)),
 };
 
 /** The gateway rows, in table order; the registry includes them after the bare proxy. */

@@ -15,11 +15,26 @@ export interface RequestTrace {
   readonly traceparent: string;
 }
 
+// Ids come from the CSPRNG in 4 KiB batches: one randomBytes call per ~200 requests instead of
+// two per request (a measurable share of the gateway's per-request CPU).
+let randomPool = Buffer.alloc(0);
+let randomOffset = 0;
+
+function randomHex(bytes: number): string {
+  if (randomOffset + bytes > randomPool.length) {
+    randomPool = randomBytes(4096);
+    randomOffset = 0;
+  }
+  const hex = randomPool.toString('hex', randomOffset, randomOffset + bytes);
+  randomOffset += bytes;
+  return hex;
+}
+
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** Reads the incoming `traceparent` (if valid) and opens the gateway's span. */
 export function startTrace(incoming: string | string[] | undefined): RequestTrace {
-  const spanId = randomBytes(8).toString('hex');
+  const spanId = randomHex(8);
   const match = typeof incoming === 'string' ? TRACEPARENT.exec(incoming.trim()) : null;
   if (match) {
     const [, version, traceId, parentId, flags] = match as unknown as [
@@ -32,6 +47,6 @@ export function startTrace(incoming: string | string[] | undefined): RequestTrac
     if (version !== 'ff' && !/^0+$/.test(traceId) && !/^0+$/.test(parentId))
       return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-${flags}` };
   }
-  const traceId = randomBytes(16).toString('hex');
+  const traceId = randomHex(16);
   return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-00` };
 }
