@@ -55,6 +55,11 @@ async function main(argv: string[]): Promise<number> {
       return runGateway(rest);
     case 'check': {
       const report = await checkConfig({ configFile: configArg(rest, 'check') });
+      // An invalid file is an error (stderr, exit 78, as for `gateway`); probe results are the report.
+      if (!report.configurationValid) {
+        process.stderr.write(`mcp-iam: invalid configuration\n${formatCheckReport(report)}`);
+        return 78;
+      }
       process.stdout.write(formatCheckReport(report));
       return report.ok ? 0 : 1;
     }

@@ -11,6 +11,7 @@ export interface IssuerMetadata {
   readonly issuer: string;
   readonly jwks_uri?: string;
   readonly introspection_endpoint?: string;
+  readonly token_endpoint?: string;
 }
 
 /**
@@ -64,10 +65,12 @@ export async function discoverIssuer(
       }
     }
     const introspection = doc.introspection_endpoint;
+    const tokenEndpoint = doc.token_endpoint;
     return {
       issuer,
       ...(typeof jwksUri === 'string' ? { jwks_uri: jwksUri } : {}),
       ...(typeof introspection === 'string' ? { introspection_endpoint: introspection } : {}),
+      ...(typeof tokenEndpoint === 'string' ? { token_endpoint: tokenEndpoint } : {}),
     };
   }
   throw new IdpFetchError(`discovery for ${issuer} failed: ${failures.join('; ')}`);

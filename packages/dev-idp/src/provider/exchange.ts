@@ -37,6 +37,8 @@ interface SubjectToken {
   scope: string[];
   exp: number;
   extra: UnknownObject;
+  /** `client_id` of a JWT subject token (a machine's own token has `client_id` = `sub`). */
+  clientId?: string;
 }
 
 function words(value: unknown): string[] {
@@ -103,7 +105,14 @@ export function registerTokenExchange(
         if (typeof sub !== 'string' || typeof exp !== 'number') {
           throw invalidGrant('subject token lacks sub or exp');
         }
-        return { sub, aud: strings(aud), scope: words(scope), exp, extra: rest };
+        return {
+          sub,
+          aud: strings(aud),
+          scope: words(scope),
+          exp,
+          extra: rest,
+          ...(typeof _c === 'string' ? { clientId: _c } : {}),
+        };
       } catch (err) {
         if (err instanceof joseErrors.JWTExpired) throw invalidGrant('subject token expired');
         if (err instanceof errors.InvalidGrant) throw err;
@@ -167,7 +176,15 @@ export function registerTokenExchange(
       throw invalidGrant("subject token was not issued for this client's resource");
     }
     const user = state.activeUser(subject.sub);
-    if (!user) throw invalidGrant('the subject is unknown or disabled');
+    // A machine's own client-credentials token (sub = client_id = a registered client) may be
+    // exchanged too, so a gateway can give a machine caller a token for the upstream.
+    const machine =
+      user === undefined &&
+      subject.clientId === subject.sub &&
+      state.client(subject.sub) !== undefined;
+    if (!user && !machine) {
+      throw invalidGrant('the subject is neither an active user nor a machine client of this IdP');
+    }
     const now = Math.floor(Date.now() / 1000);
     const remaining = subject.exp - now;
     if (remaining <= 0) throw invalidGrant('subject token expired');
@@ -197,7 +214,7 @@ export function registerTokenExchange(
       throw invalidGrant('delegation chain too deep');
     }
 
-    const extra: UnknownObject = { groups: user.groups };
+    const extra: UnknownObject = user ? { groups: user.groups } : {};
     for (const claim of ['acr', 'amr', 'auth_time']) {
       if (subject.extra[claim] !== undefined) extra[claim] = subject.extra[claim];
     }

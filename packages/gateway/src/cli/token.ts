@@ -97,7 +97,10 @@ async function discover(issuer: URL): Promise<oauth.AuthorizationServer> {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof oauth.ResponseBodyError) {
+  if (
+    error instanceof oauth.ResponseBodyError ||
+    error instanceof oauth.AuthorizationResponseError
+  ) {
     return `${error.error}${error.error_description ? `: ${error.error_description}` : ''}`;
   }
   return error instanceof Error ? error.message : String(error);
@@ -191,7 +194,10 @@ async function authorizationCodeFlow(
     url.searchParams.set('code_challenge', await oauth.calculatePKCECodeChallenge(codeVerifier));
     url.searchParams.set('code_challenge_method', 'S256');
     url.searchParams.set('state', state);
-    url.searchParams.set('scope', options.scope ?? 'openid');
+    const scopes = (options.scope ?? 'openid').split(' ').filter(Boolean);
+    // acr_values is an OpenID Connect parameter: providers ignore or refuse it without `openid`.
+    if (options.acrValues && !scopes.includes('openid')) scopes.unshift('openid');
+    url.searchParams.set('scope', scopes.join(' '));
     if (options.resource) url.searchParams.set('resource', options.resource);
     if (options.acrValues) url.searchParams.set('acr_values', options.acrValues);
 

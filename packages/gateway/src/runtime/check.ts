@@ -5,7 +5,7 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { isAbsolute, delimiter, join } from 'node:path';
-import { createAccessTokenVerifier } from '@mcp-iam/core';
+import { createAccessTokenVerifier, discoverIssuer } from '@mcp-iam/core';
 import {
   ConfigError,
   formatConfigIssue,
@@ -27,6 +27,8 @@ export interface CheckFinding {
 /** Result of {@link checkConfig}. */
 export interface CheckReport {
   readonly ok: boolean;
+  /** False when the file itself is invalid (then nothing was probed). */
+  readonly configurationValid: boolean;
   readonly findings: readonly CheckFinding[];
 }
 
@@ -69,6 +71,63 @@ async function probeIntrospection(
   const body = (await response.json()) as { active?: unknown };
   if (body.active !== false) throw new Error('a made-up token did not introspect as inactive');
   return 'client authentication accepted; a made-up token is inactive';
+}
+
+/**
+ * Proves the gateway's own client can authenticate at the token endpoint: a token-exchange request
+ * with a made-up subject token must fail on the subject (invalid_grant / invalid_request /
+ * invalid_target), not on the client (invalid_client / unauthorized_client).
+ */
+async function probeExchangeClient(
+  config: GatewayConfig,
+  timeoutMs: number,
+): Promise<CheckFinding> {
+  const client = config.client!;
+  const subject = `client ${client.client_id}: token exchange`;
+  const issuer = config.issuers[0]!;
+  try {
+    const endpoint =
+      client.token_endpoint ??
+      (
+        await discoverIssuer(issuer.issuer, {
+          timeoutMs,
+          allowInsecureLoopbackHttp: issuer.allow_insecure_loopback_http ?? false,
+        })
+      ).token_endpoint;
+    if (!endpoint) throw new Error(`the metadata of ${issuer.issuer} has no token_endpoint`);
+    const target = config.routes.find((r) => r.downstream?.mode === 'token-exchange');
+    const audience = target?.downstream?.audience ?? target?.upstream.url;
+    const basic = Buffer.from(
+      `${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret ?? '')}`,
+    ).toString('base64');
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        authorization: `Basic ${basic}`,
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      },
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: 'mcp-iam-check-probe',
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        ...(audience ? { resource: audience } : {}),
+      }).toString(),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const body = (await response.json().catch(() => ({}))) as { error?: unknown };
+    if (response.status === 401 || body.error === 'invalid_client') {
+      throw new Error('client authentication refused (check client_id and client_secret)');
+    }
+    if (body.error === 'unauthorized_client' || body.error === 'unsupported_grant_type') {
+      throw new Error(`the IdP does not let this client exchange tokens (${String(body.error)})`);
+    }
+    if (response.status >= 500) throw new Error(`token endpoint answered HTTP ${response.status}`);
+    return { ok: true, subject, detail: `client authentication accepted at ${endpoint}` };
+  } catch (error) {
+    return { ok: false, subject, detail: message(error) };
+  }
 }
 
 async function probeUpstream(config: GatewayConfig, timeoutMs: number): Promise<CheckFinding[]> {
@@ -146,7 +205,7 @@ export async function checkConfig(options: CheckOptions): Promise<CheckReport> {
     } else {
       findings.push({ ok: false, subject: 'configuration', detail: message(error) });
     }
-    return { ok: false, findings };
+    return { ok: false, configurationValid: false, findings };
   }
 
   const verifier = createAccessTokenVerifier({
@@ -216,8 +275,9 @@ export async function checkConfig(options: CheckOptions): Promise<CheckReport> {
   } finally {
     verifier.close();
   }
+  if (config.client) findings.push(await probeExchangeClient(config, timeoutMs));
   findings.push(...(await probeUpstream(config, timeoutMs)));
-  return { ok: findings.every((f) => f.ok), findings };
+  return { ok: findings.every((f) => f.ok), configurationValid: true, findings };
 }
 
 /** Renders a report as text, one finding per line. */
