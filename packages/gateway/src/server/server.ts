@@ -122,11 +122,9 @@ function statusOfExchangeError(error: unknown): {
 } {
   if (error instanceof UnavailableError)
     return { status: 503, reason: error.code, retryAfter: error.retryAfter };
-  if (error instanceof McpIamError) {
-    if (error.code === 'token_exchange_failed')
-      return { status: 503, reason: error.code, retryAfter: 5 };
-    return { status: 502, reason: error.code };
-  }
+  // The IdP answered but refused (or answered nonsense): retrying will not help, so 502 without
+  // Retry-After. Only an unreachable IdP (UnavailableError above) is a 503.
+  if (error instanceof McpIamError) return { status: 502, reason: error.code };
   return { status: 500, reason: 'internal_error' };
 }
 
