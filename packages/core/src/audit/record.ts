@@ -63,18 +63,20 @@ export interface AuditSink {
 export const AUDIT_STRING_MAX = 256;
 
 /**
- * Escapes control characters (C0, DEL, C1, including NUL, CR, LF and ANSI ESC) as `\u00XX` and caps
- * the length, appending `…[+N]` when cut. Use on every string that came from a request or token.
+ * Escapes control characters (C0, DEL, C1, including NUL, CR, LF and ANSI ESC) and lone surrogates
+ * as `\uXXXX` and caps the length (never splitting a surrogate pair), appending `…[+N]` when cut. Use on every string that came from a request or token.
  */
 export function sanitizeAuditString(value: unknown, max = AUDIT_STRING_MAX): string {
   const text = typeof value === 'string' ? value : String(value);
-  const cut = text.length > max ? text.slice(0, max) : text;
+  let cut = text.length > max ? text.slice(0, max) : text;
+  // Never split a surrogate pair at the cap (a lone surrogate is not well-formed Unicode).
+  if (cut.length < text.length && /[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
   const escaped = cut.replace(
     // eslint-disable-next-line no-control-regex
-    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
-  return text.length > max ? `${escaped}…[+${text.length - max}]` : escaped;
+  return cut.length < text.length ? `${escaped}…[+${text.length - cut.length}]` : escaped;
 }
 
 /**

@@ -19,10 +19,14 @@ export class ChallengeError extends Error {
 const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+const NON_ASCII = /[^\t\u0020-\u007e]/;
 
 /** Quotes a value as an RFC 9110 quoted-string, escaping `"` and `\`; refuses CR, LF and controls. */
 export function quoteAuthParam(value: string): string {
   if (CONTROL.test(value)) throw new ChallengeError('challenge value contains a control character');
+  // node:http refuses field values above U+00FF, and obs-text is obsolete: printable ASCII only.
+  if (NON_ASCII.test(value))
+    throw new ChallengeError('challenge value contains a non-ASCII character');
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 

@@ -113,6 +113,21 @@ function stringList(value: unknown, path: string, nonEmpty = false): readonly st
   return Object.freeze([...(value as string[])]);
 }
 
+// RFC 6749 §3.3 scope-token: printable ASCII without space, `"` and `\`. Scopes end up in
+// `WWW-Authenticate` challenges, so anything else would make the answer unsendable.
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+function scopeTokens(values: readonly string[], path: string): readonly string[] {
+  const bad = values.find((v) => !SCOPE_TOKEN.test(v));
+  if (bad !== undefined) {
+    throw new PolicyError(
+      path,
+      `${JSON.stringify(bad)} is not a scope token (printable ASCII, no space, quote or backslash)`,
+    );
+  }
+  return values;
+}
+
 function validateRequirement(value: unknown, path: string): Requirement {
   if (value === null || value === undefined) return Object.freeze({});
   if (!isRecord(value)) throw new PolicyError(path, 'must be an object');
@@ -121,15 +136,13 @@ function validateRequirement(value: unknown, path: string): Requirement {
   }
   const out: Record<string, unknown> = {};
   if (value['scopes'] !== undefined) {
-    const scopes = stringList(value['scopes'], `${path}.scopes`);
-    if (scopes.some((s) => /[\s"\\]/.test(s))) {
-      throw new PolicyError(`${path}.scopes`, 'scope tokens contain no space, quote or backslash');
-    }
-    out['scopes'] = scopes;
+    out['scopes'] = scopeTokens(stringList(value['scopes'], `${path}.scopes`), `${path}.scopes`);
   }
   for (const key of ['acr', 'clients', 'actors'] as const) {
     if (value[key] !== undefined) out[key] = stringList(value[key], `${path}.${key}`, true);
   }
+  // acr values are written into `acr_values="…"` challenges: same character rules as scopes.
+  if (out['acr'] !== undefined) scopeTokens(out['acr'] as readonly string[], `${path}.acr`);
   for (const key of ['max_age', 'maxDelegationDepth'] as const) {
     const n = value[key];
     if (n === undefined) continue;
@@ -193,7 +206,11 @@ export function validatePolicy(input: unknown): Policy {
       throw new PolicyError('policy.scopeHierarchy', 'must be an object');
     hierarchy = Object.create(null) as Record<string, readonly string[]>;
     for (const [scope, implied] of Object.entries(input['scopeHierarchy'])) {
-      hierarchy[scope] = stringList(implied, `policy.scopeHierarchy.${scope}`);
+      scopeTokens([scope], 'policy.scopeHierarchy');
+      hierarchy[scope] = scopeTokens(
+        stringList(implied, `policy.scopeHierarchy.${scope}`),
+        `policy.scopeHierarchy.${scope}`,
+      );
     }
     Object.freeze(hierarchy);
   }

@@ -1,9 +1,7 @@
-// Pending (not run by `npm test`; run with `node --test test/dist/fuzz/audit-string.pending.js`):
-// failing regression tests for a defect in @mcp-iam/core's `sanitizeAuditString` found by fuzzing.
-// The cap cuts by UTF-16 code unit, so an attacker-chosen tool name of 255 characters followed by
-// an emoji leaves a lone high surrogate in the audit record; lone surrogates in the input pass
-// through as well. Such strings are not well-formed Unicode: UTF-8 encoders (files, PostgreSQL
-// drivers) silently replace them with U+FFFD, so the stored record differs from the one written.
+// Regression tests for `sanitizeAuditString`, found by fuzzing: the cap used to cut by UTF-16 code
+// unit, leaving a lone high surrogate in the record, and lone surrogates in the input passed through.
+// Such strings are not well-formed Unicode: UTF-8 encoders (files, PostgreSQL drivers) silently
+// replace them with U+FFFD, so the stored record would differ from the one written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sanitizeAuditString } from '@mcp-iam/core';
