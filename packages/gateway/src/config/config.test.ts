@@ -84,6 +84,18 @@ describe('config loader', () => {
     ]);
   });
 
+  test('a scope that is not an RFC 6749 scope token is an error naming file, line and key path', () => {
+    const text = EXAMPLE.replace(
+      'search_contacts: { scopes: [crm.read] }',
+      'search_contacts: { scopes: ["crm read"] }',
+    );
+    const [problem] = problems(text);
+    assert.match(
+      problem ?? '',
+      /^gateway\.yaml:\d+:\d+: routes\[0\]\.policy\.tools\.search_contacts\.scopes\[0\]: expected a scope token/,
+    );
+  });
+
   test('a missing required key is reported at its parent', () => {
     const text = EXAMPLE.replace('    path: /crm/mcp\n', '');
     assert.deepEqual(problems(text), [

@@ -28,6 +28,14 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 const nonEmpty = z.string().min(1);
 const stringList = z.array(nonEmpty);
+/** RFC 6749 scope-token: printable ASCII without space, `"` or `\\` (it goes into challenges). */
+const scopeToken = z
+  .string()
+  .regex(
+    /^[\x21\x23-\x5b\x5d-\x7e]+$/,
+    'expected a scope token (printable ASCII, no space, quote or backslash)',
+  );
+const scopeList = z.array(scopeToken);
 
 /** Request limits; every field has a default applied by `resolveLimits`. */
 export const limitsSchema = z
@@ -58,8 +66,8 @@ export const limitsSchema = z
 /** One requirement an operation places on the caller; every listed condition must hold. */
 export const requirementSchema = z
   .strictObject({
-    scopes: stringList.optional().describe('Scopes the token must carry (all of them).'),
-    acr: stringList
+    scopes: scopeList.optional().describe('Scopes the token must carry (all of them).'),
+    acr: scopeList
       .optional()
       .describe('Accepted authentication context classes (one of them); else step-up (RFC 9470).'),
     max_age: z
@@ -103,7 +111,7 @@ export const policySchema = z
       .optional()
       .describe('Decision for operations not listed (default deny).'),
     scope_hierarchy: z
-      .record(z.string(), stringList)
+      .record(scopeToken, scopeList)
       .optional()
       .describe('Scopes that imply other scopes, e.g. { crm.admin: [crm.write, crm.read] }.'),
     methods: requirementMap.optional().describe('Requirements per JSON-RPC method name.'),
