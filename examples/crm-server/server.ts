@@ -6,21 +6,17 @@
  * gateway (which forwards the user's own request) for writes. Every result names the caller the
  * server saw.
  */
-import express from 'express';
 import { z } from 'zod';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
   createAccessTokenVerifier,
   createResourceServer,
-  mcpAuthMetadata,
   principalOf,
-  requireMcpAuth,
   type AuditSink,
   type Policy,
 } from '@mcp-iam/core';
 import { describeCaller, summarizeCaller, type CallerSummary } from '../shared/caller.js';
-import { listen, methodNotAllowed } from '../shared/http.js';
+import { serveProtectedMcp } from '../shared/http.js';
 import { sampleContacts, searchContacts, type Contact } from './contacts.js';
 
 /** Services allowed to read the CRM on a user's behalf. */
@@ -202,24 +198,10 @@ export async function startCrmServer(options: CrmServerOptions): Promise<CrmServ
     return server;
   };
 
-  const path = new URL(options.resource).pathname;
-  const app = express();
-  app.use(mcpAuthMetadata(rs));
-  app.post(path, requireMcpAuth(rs), async (req, res) => {
-    const server = buildServer();
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    res.on('close', () => {
-      void transport.close();
-      void server.close();
-    });
-    await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+  const http = await serveProtectedMcp(rs, buildServer, {
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.host !== undefined ? { host: options.host } : {}),
   });
-  app.get(path, methodNotAllowed);
-  app.delete(path, methodNotAllowed);
-
-  const port = options.port ?? Number(new URL(options.resource).port);
-  const http = await listen(app, port, options.host);
   return {
     port: http.port,
     resource: options.resource,

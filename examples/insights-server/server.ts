@@ -4,24 +4,20 @@
  * `@mcp-iam/core`'s token exchange client) for a new token whose audience is the CRM and whose
  * `act` claim names this server, then calls the CRM with the official SDK client.
  */
-import express from 'express';
 import { z } from 'zod';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   createAccessTokenVerifier,
   createResourceServer,
   createTokenExchangeClient,
-  mcpAuthMetadata,
   principalOf,
-  requireMcpAuth,
   type AuditSink,
   type Policy,
 } from '@mcp-iam/core';
 import { describeCaller, summarizeCaller } from '../shared/caller.js';
-import { listen, methodNotAllowed } from '../shared/http.js';
+import { serveProtectedMcp } from '../shared/http.js';
 
 /** The insights server's policy. Delegated calls are accepted from the gateway only. */
 export const INSIGHTS_POLICY: Policy = {
@@ -148,24 +144,10 @@ export async function startInsightsServer(options: InsightsServerOptions): Promi
     return server;
   };
 
-  const path = new URL(options.resource).pathname;
-  const app = express();
-  app.use(mcpAuthMetadata(rs));
-  app.post(path, requireMcpAuth(rs), async (req, res) => {
-    const server = buildServer();
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    res.on('close', () => {
-      void transport.close();
-      void server.close();
-    });
-    await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+  const http = await serveProtectedMcp(rs, buildServer, {
+    ...(options.port !== undefined ? { port: options.port } : {}),
+    ...(options.host !== undefined ? { host: options.host } : {}),
   });
-  app.get(path, methodNotAllowed);
-  app.delete(path, methodNotAllowed);
-
-  const port = options.port ?? Number(new URL(options.resource).port);
-  const http = await listen(app, port, options.host);
   return {
     port: http.port,
     resource: options.resource,

@@ -5,7 +5,10 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express, Request, Response } from 'express';
+import express, { type Express, type Request, type Response } from 'express';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { mcpAuthMetadata, requireMcpAuth, type ResourceServer } from '@mcp-iam/core';
 
 /** A running HTTP server and how to stop it. */
 export interface RunningHttpServer {
@@ -13,6 +16,34 @@ export interface RunningHttpServer {
   readonly port: number;
   /** Stops accepting connections, drops open ones and resolves when closed. */
   close(): Promise<void>;
+}
+
+/**
+ * Serves a stateless Streamable HTTP MCP endpoint at the path of `rs.resource`, protected by core's
+ * Express adapter: metadata routes, then authentication and authorization before the SDK sees the
+ * request. `buildServer` makes a fresh `McpServer` per request (stateless mode).
+ */
+export async function serveProtectedMcp(
+  rs: ResourceServer,
+  buildServer: () => McpServer,
+  options: { port?: number; host?: string },
+): Promise<RunningHttpServer> {
+  const path = new URL(rs.resource).pathname;
+  const app = express();
+  app.use(mcpAuthMetadata(rs));
+  app.post(path, requireMcpAuth(rs), async (req, res) => {
+    const server = buildServer();
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    res.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  });
+  app.get(path, methodNotAllowed);
+  app.delete(path, methodNotAllowed);
+  return listen(app, options.port ?? Number(new URL(rs.resource).port), options.host);
 }
 
 /** Listens with `app` on `host:port` (port 0 picks a free port). */
