@@ -278,9 +278,11 @@ async function main(): Promise<number> {
     if (options.micro) output.micro = await runMicroBenchmarks(REPO_ROOT, MICRO_TIMEOUT_MS, log);
 
     mkdirSync(RESULTS_DIR, { recursive: true });
-    writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(output, null, 2)}\n`);
-    writeFileSync(join(RESULTS_DIR, 'latest.md'), renderMarkdown(output));
-    log(`wrote ${join(RESULTS_DIR, 'latest.md')} and latest.json`);
+    // A run of a subset of the rows (--rows) must not replace the full table in latest.md.
+    const base = options.rows ? 'subset' : 'latest';
+    writeFileSync(join(RESULTS_DIR, `${base}.json`), `${JSON.stringify(output, null, 2)}\n`);
+    writeFileSync(join(RESULTS_DIR, `${base}.md`), renderMarkdown(output));
+    log(`wrote ${join(RESULTS_DIR, `${base}.md`)} and ${base}.json`);
     console.log(summaryLine(output));
     return 0;
   } finally {
