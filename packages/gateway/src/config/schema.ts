@@ -239,6 +239,26 @@ export const issuerSchema = z
       .optional()
       .describe('Largest accepted exp − iat in seconds (default 86400).'),
     require_jti: z.boolean().optional().describe('Refuse JWTs without jti (default false).'),
+    key_refresh_interval_s: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('Background refresh interval of the key set, seconds (default 300).'),
+    stale_if_error_s: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe(
+        'How long the last good keys are served while refreshes fail, seconds (default 600); then 503.',
+      ),
+    fetch_timeout_ms: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('Timeout of each discovery, key set and introspection request, ms (default 5000).'),
     allow_insecure_loopback_http: z
       .boolean()
       .optional()

@@ -83,6 +83,11 @@ export function trustedIssuer(issuer: IssuerConfig): TrustedIssuer {
       ? { maxTokenLifetimeSec: issuer.max_token_lifetime_s }
       : {}),
     ...(issuer.require_jti !== undefined ? { requireJti: issuer.require_jti } : {}),
+    ...(issuer.key_refresh_interval_s !== undefined
+      ? { keyRefreshIntervalSec: issuer.key_refresh_interval_s }
+      : {}),
+    ...(issuer.stale_if_error_s !== undefined ? { staleIfErrorSec: issuer.stale_if_error_s } : {}),
+    ...(issuer.fetch_timeout_ms !== undefined ? { fetchTimeoutMs: issuer.fetch_timeout_ms } : {}),
     format: issuer.format ?? (introspection ? 'both' : 'jwt'),
     ...(introspection
       ? {
