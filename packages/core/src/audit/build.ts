@@ -44,6 +44,10 @@ const s = (v: string | undefined): string | undefined =>
 const list = (v: readonly string[] | undefined): readonly string[] | undefined =>
   v === undefined ? undefined : v.slice(0, 64).map((x) => sanitizeAuditString(x));
 
+function put(record: Record<string, unknown>, key: string, value: unknown): void {
+  if (value !== undefined) record[key] = value;
+}
+
 /**
  * Builds one audit record. Method, tool, resource, prompt, subject, client, actors, acr, scopes,
  * request id, route and detail pass through `sanitizeAuditString`.
@@ -58,34 +62,38 @@ export function buildAuditRecord(input: AuditInput): AuditRecord {
   const p = input.principal;
   const op = input.operation;
   const chain = p ? actorChain(p) : [];
+  // Absent fields are never assigned (rather than deleted afterwards): deleting keys turns the
+  // object into a slow dictionary, and the record is serialised once more by the sink.
   const record: Record<string, unknown> = {
     id: newRecordId(),
     time: new Date(input.startedAt).toISOString(),
     requestId: sanitizeAuditString(input.requestId ?? newRecordId(), 128),
-    route: s(input.route),
-    outcome: input.outcome,
-    reason: input.reason,
-    issuer: s(p?.issuer),
-    subject: s(p?.subject),
-    clientId: s(p?.clientId),
-    actorChain: chain.length > 0 ? list(chain) : undefined,
-    acr: s(p?.acr),
-    method: s(op?.method),
-    tool: s(op?.tool),
-    resource: s(op?.resource),
-    prompt: s(op?.prompt),
-    scopesRequired: list(input.scopesRequired),
-    scopesGranted: list(p?.scopes),
-    status: input.status,
-    upstreamStatus: input.upstreamStatus,
-    durationMs: Math.max(0, (input.endedAt ?? Date.now()) - input.startedAt),
-    tokenFingerprint:
-      input.token !== undefined && input.fingerprintKey !== undefined
-        ? tokenFingerprint(input.token, input.fingerprintKey)
-        : input.tokenFingerprint,
-    detail: s(input.detail),
   };
-  for (const key of Object.keys(record)) if (record[key] === undefined) delete record[key];
+  put(record, 'route', s(input.route));
+  put(record, 'outcome', input.outcome);
+  put(record, 'reason', input.reason);
+  put(record, 'issuer', s(p?.issuer));
+  put(record, 'subject', s(p?.subject));
+  put(record, 'clientId', s(p?.clientId));
+  put(record, 'actorChain', chain.length > 0 ? list(chain) : undefined);
+  put(record, 'acr', s(p?.acr));
+  put(record, 'method', s(op?.method));
+  put(record, 'tool', s(op?.tool));
+  put(record, 'resource', s(op?.resource));
+  put(record, 'prompt', s(op?.prompt));
+  put(record, 'scopesRequired', list(input.scopesRequired));
+  put(record, 'scopesGranted', list(p?.scopes));
+  put(record, 'status', input.status);
+  put(record, 'upstreamStatus', input.upstreamStatus);
+  record.durationMs = Math.max(0, (input.endedAt ?? Date.now()) - input.startedAt);
+  put(
+    record,
+    'tokenFingerprint',
+    input.token !== undefined && input.fingerprintKey !== undefined
+      ? tokenFingerprint(input.token, input.fingerprintKey)
+      : input.tokenFingerprint,
+  );
+  put(record, 'detail', s(input.detail));
   return Object.freeze(record) as unknown as AuditRecord;
 }
 

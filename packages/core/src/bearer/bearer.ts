@@ -40,8 +40,12 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 export function headerValues(headers: HeaderRecord, name: string): string[] {
   const wanted = name.toLowerCase();
   const values: string[] = [];
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() !== wanted || value === undefined) continue;
+  // Called several times per request: compare lengths before folding case, and skip the
+  // [key, value] pairs of Object.entries.
+  for (const key of Object.keys(headers)) {
+    if (key.length !== wanted.length || (key !== wanted && key.toLowerCase() !== wanted)) continue;
+    const value = headers[key];
+    if (value === undefined) continue;
     if (typeof value === 'string') values.push(value);
     else values.push(...value);
   }

@@ -23,6 +23,15 @@ const CONCURRENCY = 32;
 const MINT_BUDGET_MS = 1500;
 const MAX_TOKENS = 3000;
 const CACHED_OPS = 50_000;
+/** Operations run before each measurement, so that both sides are measured optimised. */
+const WARM_UP_OPS = 300;
+/** Measurement rounds per side and algorithm (median reported). */
+const ROUNDS = 3;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
 
 async function mintMany(signer: FixtureSigner, issuer: string): Promise<string[]> {
   const tokens: string[] = [];
@@ -60,6 +69,7 @@ function rawVerifyThroughput(tokens: readonly string[], signer: FixtureSigner): 
     const dot = t.lastIndexOf('.');
     return [Buffer.from(t.slice(0, dot)), Buffer.from(t.slice(dot + 1), 'base64url')] as const;
   });
+  for (const [data, sig] of parts.slice(0, WARM_UP_OPS)) cryptoVerify(hash, data, options, sig);
   const start = performance.now();
   for (const [data, sig] of parts) {
     if (!cryptoVerify(hash, data, options, sig)) throw new Error('raw verify failed');
@@ -98,13 +108,29 @@ async function main(): Promise<void> {
     ['alg', 'tokens', 'verify ops/s (c=32)', 'raw crypto.verify ops/s', 'ratio'],
   ];
   try {
-    for (const signer of signers) {
-      const tokens = await mintMany(signer, realm.issuer);
-      await uncached.verify(tokens[0] as string, { resource: RESOURCE }); // warm-up
-      const ours = await throughput(tokens, CONCURRENCY, (t) =>
+    const minted = [];
+    for (const signer of signers)
+      minted.push({ signer, tokens: await mintMany(signer, realm.issuer) });
+    // Warm-up of every algorithm before any measurement (both sides): with a single warm-up call
+    // the first row (RS256) measured the JIT and lazy initialisation rather than the verifier.
+    for (const { tokens } of minted) {
+      await throughput(tokens.slice(0, WARM_UP_OPS), CONCURRENCY, (t) =>
         uncached.verify(t, { resource: RESOURCE }),
       );
-      const raw = rawVerifyThroughput(tokens, signer);
+    }
+    for (const { signer, tokens } of minted) {
+      // Three interleaved rounds per side, median of each: a single round was at the mercy of
+      // background GC and compilation left over from minting (2x swings on the first row).
+      const oursRounds: number[] = [];
+      const rawRounds: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        oursRounds.push(
+          await throughput(tokens, CONCURRENCY, (t) => uncached.verify(t, { resource: RESOURCE })),
+        );
+        rawRounds.push(rawVerifyThroughput(tokens, signer));
+      }
+      const ours = median(oursRounds);
+      const raw = median(rawRounds);
       rows.push([
         signer.alg,
         String(tokens.length),
@@ -115,7 +141,7 @@ async function main(): Promise<void> {
     }
 
     const token = mintToken(signers[1] as FixtureSigner, accessTokenClaims(realm.issuer, RESOURCE));
-    await cached.verify(token, { resource: RESOURCE });
+    for (let i = 0; i < WARM_UP_OPS; i++) await cached.verify(token, { resource: RESOURCE });
     const start = performance.now();
     for (let i = 0; i < CACHED_OPS; i++) await cached.verify(token, { resource: RESOURCE });
     const usPerOp = ((performance.now() - start) * 1000) / CACHED_OPS;

@@ -210,6 +210,16 @@ export class IssuerKeySet {
     };
   }
 
+  /**
+   * `state().usable` without building the state: a key set was loaded and is inside its usable
+   * (fresh or stale) window. Checked on every cache hit, so it allocates nothing.
+   */
+  usable(): boolean {
+    if (this.#loadedAt === undefined) return false;
+    const usableMs = (this.#issuer.keyRefreshIntervalSec + this.#issuer.staleIfErrorSec) * 1000;
+    return this.#now() - this.#loadedAt <= usableMs;
+  }
+
   /** True while `key` is still part of the current key set (false once the IdP removed it). */
   contains(key: VerificationKey): boolean {
     return this.#keys.includes(key);
@@ -292,15 +302,14 @@ export class IssuerKeySet {
   /** Makes sure usable keys exist: waits for a load when none are, starts a background one when due. */
   async #ensureUsable(): Promise<void> {
     const now = this.#now();
-    const state = this.state();
-    if (!state.usable) {
+    if (!this.usable()) {
       if (this.#inBackoff(now) && !this.#inflight) throw this.#unavailable();
       try {
         await this.refresh();
       } catch {
         throw this.#unavailable();
       }
-      if (!this.state().usable) throw this.#unavailable();
+      if (!this.usable()) throw this.#unavailable();
       return;
     }
     const age = now - (this.#loadedAt as number);

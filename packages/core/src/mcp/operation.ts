@@ -79,6 +79,8 @@ export interface OperationOptions {
 }
 
 const PARSE_ERROR = -32700;
+// Stateless between calls (no `stream` option), so one decoder serves every request.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 const INVALID_REQUEST = -32600;
 
 function bad(message: string, rpcCode = INVALID_REQUEST, method?: string): OperationError {
@@ -165,10 +167,7 @@ export function parseMcpOperation(
     }
     let text: string;
     try {
-      text =
-        typeof input.body === 'string'
-          ? input.body
-          : new TextDecoder('utf-8', { fatal: true }).decode(input.body);
+      text = typeof input.body === 'string' ? input.body : utf8.decode(input.body);
     } catch {
       throw bad('body is not UTF-8', PARSE_ERROR);
     }

@@ -5,7 +5,12 @@
  * audited. Adapters (Express, node:http, fetch) and the gateway are thin layers over it.
  */
 import { randomUUID } from 'node:crypto';
-import { extractBearerToken, headerValues, type HeaderRecord } from '../bearer/bearer.js';
+import {
+  extractBearerToken,
+  headerValues,
+  type BearerOptions,
+  type HeaderRecord,
+} from '../bearer/bearer.js';
 import {
   InvalidRequestError,
   InvalidTokenError,
@@ -40,10 +45,12 @@ import {
   OperationError,
   parseMcpOperation,
   type McpOperation,
+  type OperationOptions,
 } from '../mcp/operation.js';
 import { decide, validatePolicy, type Policy } from '../policy/policy.js';
 import type { Principal } from '../principal/principal.js';
-import type { AccessTokenVerifier } from '../token/verifier.js';
+import { isTokenBound } from '../principal/token-bound.js';
+import type { AccessTokenVerifier, VerifyContext } from '../token/verifier.js';
 import { buildAuditRecord, type AuditInput } from '../audit/build.js';
 import {
   tokenFingerprint,
@@ -186,6 +193,13 @@ export class ResourceServer {
   readonly #allowedOrigins: readonly string[];
   readonly #completed = new WeakSet<AllowResult>();
   readonly #now: () => number;
+  // Per-request constants, built once rather than on every `authorize`.
+  readonly #verifyContext: VerifyContext;
+  readonly #operationOptions: OperationOptions;
+  readonly #bearerOptions: BearerOptions;
+  // Audit fingerprints of token-bound principals (see isTokenBound): one HMAC per cached
+  // verification instead of one per request. Weak, so entries go with the verifier's cache.
+  readonly #fingerprints = new WeakMap<Principal, string>();
 
   constructor(options: ResourceServerOptions) {
     this.#options = options;
@@ -213,6 +227,18 @@ export class ResourceServer {
     this.#allowedOrigins = options.allowedOrigins ?? [
       normalizeOrigin(new URL(options.resource).origin)!,
     ];
+    this.#verifyContext = Object.freeze({
+      resource: options.resource,
+      ...(options.audiences ? { audiences: options.audiences } : {}),
+      ...(options.issuers ? { issuers: options.issuers } : {}),
+    });
+    this.#operationOptions = Object.freeze({
+      ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+      ...(options.maxJsonDepth !== undefined ? { maxDepth: options.maxJsonDepth } : {}),
+    });
+    this.#bearerOptions = Object.freeze(
+      options.maxTokenLength !== undefined ? { maxTokenLength: options.maxTokenLength } : {},
+    );
   }
 
   /** Body size cap in bytes that adapters apply while reading (default 1 MiB). */
@@ -263,10 +289,7 @@ export class ResourceServer {
           ...(request.body !== undefined ? { body: request.body } : {}),
           ...(request.json !== undefined ? { json: request.json } : {}),
         },
-        {
-          ...(o.maxBodyBytes !== undefined ? { maxBodyBytes: o.maxBodyBytes } : {}),
-          ...(o.maxJsonDepth !== undefined ? { maxDepth: o.maxJsonDepth } : {}),
-        },
+        this.#operationOptions,
       );
     } catch (error) {
       if (!(error instanceof OperationError)) throw error;
@@ -281,9 +304,15 @@ export class ResourceServer {
 
     let token: string;
     try {
+      const query = queryOf(request.url);
+      const form = formOf(request);
       const bearer = extractBearerToken(
-        { headers: request.headers, query: queryOf(request.url), ...formOf(request) },
-        o.maxTokenLength !== undefined ? { maxTokenLength: o.maxTokenLength } : {},
+        {
+          headers: request.headers,
+          ...(query !== undefined ? { query } : {}),
+          ...(form !== undefined ? { form } : {}),
+        },
+        this.#bearerOptions,
       );
       if (bearer.kind === 'absent') {
         return this.#deny(missingTokenAnswer(this.#challenge), 'missing_token', withOp);
@@ -298,16 +327,11 @@ export class ResourceServer {
       }
       throw error;
     }
-    const withToken = { ...withOp, token };
-
     let principal: Principal;
     try {
-      principal = await o.verifier.verify(token, {
-        resource: o.resource,
-        ...(o.audiences ? { audiences: o.audiences } : {}),
-        ...(o.issuers ? { issuers: o.issuers } : {}),
-      });
+      principal = await o.verifier.verify(token, this.#verifyContext);
     } catch (error) {
+      const withToken = { ...withOp, token };
       if (error instanceof UnavailableError) {
         return this.#deny(
           unavailableAnswer(error.code, error.retryAfter),
@@ -321,35 +345,40 @@ export class ResourceServer {
       }
       return this.#deny(internalErrorAnswer(), 'internal_error', withToken, 'error');
     }
-    const withPrincipal = { ...withToken, principal };
-
     if (operationError || !operation) {
       const e = operationError!;
-      return this.#deny(jsonRpcErrorAnswer(e.status, e.rpcCode, e.code), e.code, withPrincipal);
+      return this.#deny(jsonRpcErrorAnswer(e.status, e.rpcCode, e.code), e.code, {
+        ...withOp,
+        token,
+        principal,
+      });
     }
 
     const decision = decide(operation, principal, this.policy, {
       now: Math.floor(this.#now() / 1000),
     });
-    const withScopes = { ...withPrincipal, scopesRequired: decision.requiredScopes };
-    switch (decision.kind) {
-      case 'allow':
-        return {
-          kind: 'allow',
+    if (decision.kind === 'allow') {
+      return {
+        kind: 'allow',
+        principal,
+        operation,
+        requiredScopes: decision.requiredScopes,
+        token,
+        requestId,
+        audit: Object.freeze({
+          ...withOp,
           principal,
-          operation,
-          requiredScopes: decision.requiredScopes,
-          token,
-          requestId,
-          audit: Object.freeze({
-            ...withoutToken(withScopes),
-            ...(o.audit
-              ? { tokenFingerprint: tokenFingerprint(token, o.audit.fingerprintKey) }
-              : {}),
-            outcome: 'allow',
-            reason: 'allowed',
-          }),
-        };
+          scopesRequired: decision.requiredScopes,
+          ...(o.audit
+            ? { tokenFingerprint: this.#fingerprint(token, principal, o.audit.fingerprintKey) }
+            : {}),
+          outcome: 'allow',
+          reason: 'allowed',
+        }),
+      };
+    }
+    const withScopes = { ...withOp, token, principal, scopesRequired: decision.requiredScopes };
+    switch (decision.kind) {
       case 'insufficient_scope':
         return this.#deny(
           insufficientScopeAnswer(this.#challenge, decision.requiredScopes),
@@ -408,6 +437,16 @@ export class ResourceServer {
     return record;
   }
 
+  #fingerprint(token: string, principal: Principal, key: string | Buffer): string {
+    if (!isTokenBound(principal)) return tokenFingerprint(token, key);
+    let fingerprint = this.#fingerprints.get(principal);
+    if (fingerprint === undefined) {
+      fingerprint = tokenFingerprint(token, key);
+      this.#fingerprints.set(principal, fingerprint);
+    }
+    return fingerprint;
+  }
+
   /** The 503 answer to send when `complete` rejects (strict audit). */
   auditUnavailableAnswer(): HttpAnswer {
     return unavailableAnswer('audit_unavailable', 5);
@@ -452,27 +491,24 @@ export class ResourceServer {
   }
 }
 
-function queryOf(url: string): URLSearchParams {
+// Undefined without a query (the common case): nothing to parse, nothing to look into.
+function queryOf(url: string): URLSearchParams | undefined {
   const q = url.indexOf('?');
-  if (q < 0) return new URLSearchParams();
+  if (q < 0) return undefined;
   const h = url.indexOf('#', q);
   return new URLSearchParams(url.slice(q + 1, h < 0 ? undefined : h));
 }
 
-function formOf(request: ResourceRequest): { form?: URLSearchParams } {
+function formOf(request: ResourceRequest): URLSearchParams | undefined {
+  if (request.body === undefined) return undefined;
   const type = headerValues(request.headers, 'content-type')[0]
     ?.split(';', 1)[0]
     ?.trim()
     .toLowerCase();
-  if (type !== 'application/x-www-form-urlencoded' || request.body === undefined) return {};
+  if (type !== 'application/x-www-form-urlencoded') return undefined;
   const text =
     typeof request.body === 'string' ? request.body : Buffer.from(request.body).toString('utf8');
-  return { form: new URLSearchParams(text) };
-}
-
-function withoutToken<T extends { token?: string }>(input: T): Omit<T, 'token'> {
-  const { token: _token, ...rest } = input;
-  return rest;
+  return new URLSearchParams(text);
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -116,7 +116,14 @@ export function buildPrincipal(
   claims: Record<string, unknown>,
   mapping: ClaimMapping,
   tokenFormat: 'jwt' | 'opaque',
-  options: { subjectFallbackToClientId?: boolean } = {},
+  options: {
+    subjectFallbackToClientId?: boolean;
+    /**
+     * The claims object is fresh and referenced nowhere else (a payload the verifier just parsed):
+     * it is frozen in place instead of being copied first. Default false.
+     */
+    claimsOwned?: boolean;
+  } = {},
 ): Principal {
   const clientIdClaim = mapping.clientIdClaim ?? 'client_id';
   const scopeClaim = mapping.scopeClaim ?? 'scope';
@@ -165,7 +172,7 @@ export function buildPrincipal(
   const issuedAt = optionalNumber('iat');
   const tokenId = optionalString('jti');
   const actor = parseActor(claims.act);
-  const frozenClaims = deepFreeze(structuredClone(claims));
+  const frozenClaims = deepFreeze(options.claimsOwned ? claims : structuredClone(claims));
 
   return Object.freeze({
     issuer: mapping.issuer,

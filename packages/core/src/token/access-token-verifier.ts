@@ -11,6 +11,7 @@ import type { KeySetState } from '../issuer/keyset.js';
 import type { TrustedIssuer } from '../issuer/options.js';
 import { buildPrincipal } from '../principal/build.js';
 import type { Principal } from '../principal/principal.js';
+import { markTokenBound } from '../principal/token-bound.js';
 import { ValidatedTokenCache, tokenCacheKey, type ValidatedTokenCacheOptions } from './cache.js';
 import { checkAudience } from './claims.js';
 import { DEFAULT_MAX_TOKEN_LENGTH, parseJwtEnvelope, splitCompact } from './envelope.js';
@@ -163,7 +164,7 @@ class Verifier implements IamAccessTokenVerifier {
     const hit = this.#cache?.get(cacheKey);
     if (hit) {
       const runtime = this.#route(hit.principal.issuer, context);
-      if (runtime.keySet && runtime.keySet.contains(hit.key) && runtime.keySet.state().usable) {
+      if (runtime.keySet && runtime.keySet.contains(hit.key) && runtime.keySet.usable()) {
         const leeway = runtime.config.clockToleranceSec;
         if (hit.principal.expiresAt > this.#now() / 1000 - leeway) {
           checkAudience(hit.principal.claims.aud, context);
@@ -185,11 +186,14 @@ class Verifier implements IamAccessTokenVerifier {
       keySet,
       this.#now() / 1000,
     );
+    // The payload was parsed for this call alone (parseJwtEnvelope): frozen in place, not copied.
     const principal = buildPrincipal(
       verified.claims as Record<string, unknown>,
       runtime.config,
       'jwt',
+      { claimsOwned: true },
     );
+    markTokenBound(principal);
     this.#cache?.set(
       cacheKey,
       principal,

@@ -4,7 +4,7 @@
  * approximate bytes, and never keeps an entry past the token's `exp` or the configured cap. Route
  * checks (audience, issuer subset) are not cached: callers run them after every hit.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Principal } from '../principal/principal.js';
 import type { VerificationKey } from '../issuer/keyset.js';
 
@@ -29,7 +29,8 @@ export interface CachedVerification {
 
 /** SHA-256 of the token, base64url; the cache key (the token itself is never stored). */
 export function tokenCacheKey(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  // One-shot: no Hash object per lookup (this runs on every request).
+  return hash('sha256', token, 'base64url');
 }
 
 /**

@@ -25,6 +25,8 @@ export interface JwtEnvelope {
   readonly payload: Readonly<Record<string, unknown>>;
   /** Length of the payload segment (for cache accounting). */
   readonly payloadLength: number;
+  /** The signature bytes (canonical base64url already checked), so they are decoded once. */
+  readonly signature?: Buffer;
 }
 
 const FORBIDDEN_HEADER_MEMBERS = [
@@ -44,6 +46,14 @@ const FORBIDDEN_HEADER_MEMBERS = [
   'tag',
 ];
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/** Value of one base64url character (the alphabet is checked before). */
+function sextet(code: number): number {
+  if (code >= 0x41 && code <= 0x5a) return code - 0x41; // A-Z
+  if (code >= 0x61 && code <= 0x7a) return code - 0x61 + 26; // a-z
+  if (code >= 0x30 && code <= 0x39) return code - 0x30 + 52; // 0-9
+  return code === 0x2d ? 62 : 63; // '-' or '_'
+}
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 function malformed(message: string): InvalidTokenError {
@@ -66,16 +76,22 @@ export function splitCompact(token: string): [string, string, string] | number {
 
 /**
  * Decodes one canonical base64url segment: alphabet only, no padding, and re-encoding the bytes
- * must give the same text (so non-zero trailing bits and other aliases are refused).
+ * must give the same text (so non-zero trailing bits and other aliases are refused). With the
+ * alphabet and length already checked, re-encoding differs exactly when the bits of the last
+ * character that fall outside the decoded bytes are not zero, which is checked directly.
  */
 export function decodeCanonicalBase64url(segment: string, what: string): Buffer {
   if (!BASE64URL.test(segment) || segment.length % 4 === 1) {
     throw malformed(`${what} is not canonical base64url`);
   }
-  const bytes = Buffer.from(segment, 'base64url');
-  if (bytes.toString('base64url') !== segment)
-    throw malformed(`${what} is not canonical base64url`);
-  return bytes;
+  const rest = segment.length % 4;
+  if (rest !== 0) {
+    // 2 characters carry 1 byte (4 spare bits), 3 characters carry 2 bytes (2 spare bits).
+    const last = sextet(segment.charCodeAt(segment.length - 1));
+    if ((last & (rest === 2 ? 0x0f : 0x03)) !== 0)
+      throw malformed(`${what} is not canonical base64url`);
+  }
+  return Buffer.from(segment, 'base64url');
 }
 
 function decodeJsonObject(segment: string, what: string): Record<string, unknown> {
@@ -125,7 +141,7 @@ export function parseJwtEnvelope(token: string, maxLength = DEFAULT_MAX_TOKEN_LE
   }
   const [h, p, s] = parts;
   if (s.length === 0) throw malformed('signature is empty');
-  decodeCanonicalBase64url(s, 'signature');
+  const signature = decodeCanonicalBase64url(s, 'signature');
   const header = decodeJsonObject(h, 'header');
   const payload = decodeJsonObject(p, 'payload');
 
@@ -153,5 +169,6 @@ export function parseJwtEnvelope(token: string, maxLength = DEFAULT_MAX_TOKEN_LE
     header: header as JwtEnvelope['header'],
     payload,
     payloadLength: p.length,
+    signature,
   };
 }

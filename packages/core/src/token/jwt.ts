@@ -1,15 +1,15 @@
 /**
  * RFC 9068 JWT access token verification for one issuer, after the strict envelope and routing:
- * algorithm allowlist, `typ`, key selection from the issuer's own key set, signature (jose), and the
- * claims an access token must carry. ID tokens, logout tokens, DPoP proofs and other JWTs that
+ * algorithm allowlist, `typ`, key selection from the issuer's own key set, signature (node:crypto
+ * on the jose-imported key), and the claims an access token must carry. ID tokens, logout tokens, DPoP proofs and other JWTs that
  * are not access tokens are refused by `typ` and by their distinguishing claims.
  */
-import { compactVerify } from 'jose';
 import { InvalidTokenError } from '../errors.js';
 import type { IssuerKeySet, VerificationKey } from '../issuer/keyset.js';
 import { normalizeTokenType, type ResolvedIssuer } from '../issuer/options.js';
 import { checkTimes } from './claims.js';
 import type { JwtEnvelope } from './envelope.js';
+import { verifyJwsSignature } from './signature.js';
 
 /** Claims that mark a JWT as something other than an access token (ID, logout token, DPoP proof). */
 export const NON_ACCESS_TOKEN_CLAIMS = [
@@ -77,9 +77,7 @@ export async function verifyJwtForIssuer(
     alg: header.alg,
     ...(header.kid !== undefined ? { kid: header.kid } : {}),
   });
-  try {
-    await compactVerify(token, key.key, { algorithms: [key.alg] });
-  } catch {
+  if (!verifyJwsSignature(token, header.alg, key, envelope.signature)) {
     throw new InvalidTokenError('token_bad_signature', 'signature verification failed');
   }
 

@@ -38,6 +38,9 @@ export class GatewayMetrics {
   readonly #duration: Histogram<'route' | 'outcome'>;
   readonly #upstream: Histogram<'route' | 'status'>;
   readonly #inFlight: Gauge<'route'>;
+  // In-flight counts per route, copied into the gauge when it is scraped: two gauge updates per
+  // request (label hashing each time) become two map updates.
+  readonly #inFlightByRoute = new Map<string, number>();
   readonly #keySet: Gauge<'issuer'>;
   readonly #introspection: Counter<'result'>;
   readonly #exchange: Counter<'result'>;
@@ -73,6 +76,9 @@ export class GatewayMetrics {
       help: 'Requests being handled, by route.',
       labelNames: ['route'],
       registers,
+      collect: () => {
+        for (const [route, count] of this.#inFlightByRoute) this.#inFlight.set({ route }, count);
+      },
     });
     this.#keySet = new Gauge({
       name: `${p}issuer_key_set_state`,
@@ -132,7 +138,7 @@ export class GatewayMetrics {
 
   /** Marks a request as started (+1) or finished (-1) on a route. */
   addInFlight(route: string, delta: 1 | -1): void {
-    this.#inFlight.inc({ route }, delta);
+    this.#inFlightByRoute.set(route, (this.#inFlightByRoute.get(route) ?? 0) + delta);
   }
 
   /** Sets an issuer's key-set state. */

@@ -43,25 +43,30 @@ export function normaliseTarget(target: string): NormalisedTarget {
   if (raw.includes('\\')) return { ok: false, problem: 'encoded_separator' };
   if (raw.includes(';')) return { ok: false, problem: 'path_parameter' };
 
-  let path = '';
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i] as string;
-    if (c !== '%') {
-      path += c;
-      continue;
+  // Without escapes the path is the raw path (the usual case): no per-character rebuild.
+  let path = raw;
+  if (raw.includes('%')) {
+    path = '';
+    for (let i = 0; i < raw.length; i++) {
+      const c = raw[i] as string;
+      if (c !== '%') {
+        path += c;
+        continue;
+      }
+      const hex = raw.slice(i + 1, i + 3);
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return { ok: false, problem: 'bad_encoding' };
+      const code = parseInt(hex, 16);
+      const ch = String.fromCharCode(code);
+      if (ch === '/' || ch === '\\') return { ok: false, problem: 'encoded_separator' };
+      if (ch === ';') return { ok: false, problem: 'path_parameter' };
+      if (code < 0x20 || code === 0x7f) return { ok: false, problem: 'control_character' };
+      path += UNRESERVED.test(ch) ? ch : `%${hex.toUpperCase()}`;
+      i += 2;
     }
-    const hex = raw.slice(i + 1, i + 3);
-    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return { ok: false, problem: 'bad_encoding' };
-    const code = parseInt(hex, 16);
-    const ch = String.fromCharCode(code);
-    if (ch === '/' || ch === '\\') return { ok: false, problem: 'encoded_separator' };
-    if (ch === ';') return { ok: false, problem: 'path_parameter' };
-    if (code < 0x20 || code === 0x7f) return { ok: false, problem: 'control_character' };
-    path += UNRESERVED.test(ch) ? ch : `%${hex.toUpperCase()}`;
-    i += 2;
   }
   if (path.includes('//')) return { ok: false, problem: 'double_slash' };
-  if (path.split('/').some((s) => s === '.' || s === '..'))
+  // Every segment follows a '/', so a dot segment needs a '/.' somewhere.
+  if (path.includes('/.') && path.split('/').some((s) => s === '.' || s === '..'))
     return { ok: false, problem: 'dot_segment' };
   return { ok: true, path, query };
 }

@@ -22,7 +22,12 @@ import {
   stripClientIdentityHeaders,
   stripClientIdentityHeadersDistinct,
 } from '../upstream/headers.js';
-import { UpstreamError, type Upstream, type UpstreamResponse } from '../upstream/types.js';
+import {
+  UpstreamAbort,
+  UpstreamError,
+  type Upstream,
+  type UpstreamResponse,
+} from '../upstream/types.js';
 import {
   defaultAllowedHosts,
   defaultAllowedOrigins,
@@ -135,6 +140,9 @@ function isJsonContentType(value: string | undefined): boolean {
 }
 
 class BodyTooLarge extends Error {}
+
+/** The shared "no CORS headers" value (requests without Origin); never mutated. */
+const NO_CORS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /**
  * The gateway: an identity-aware reverse proxy in front of MCP servers.
@@ -326,11 +334,6 @@ export class Gateway {
     const table = this.#table;
     table.inFlight++;
     this.#active.add(res);
-    res.once('close', () => {
-      this.#active.delete(res);
-      table.inFlight--;
-      this.#maybeCloseRetired(table);
-    });
     const ctx = new RequestContext(
       req,
       res,
@@ -338,6 +341,14 @@ export class Gateway {
       this.#metrics,
       this.#options.recordRejection,
     );
+    // One 'close' listener per request does all the cleanup (in-flight gauge, upstream abort,
+    // stream teardown): listeners added with once() each cost a wrapper closure.
+    res.once('close', () => {
+      this.#active.delete(res);
+      table.inFlight--;
+      this.#maybeCloseRetired(table);
+      ctx.closed();
+    });
     try {
       await this.#dispatch(ctx, table);
     } catch (error) {
@@ -375,8 +386,7 @@ export class Gateway {
     const route = table.routes.get(target.path);
     if (!route) return ctx.sendJson(404, { error: 'not_found' });
     ctx.route = route.config.name;
-    this.#metrics.addInFlight(ctx.route, 1);
-    res.once('close', () => this.#metrics.addInFlight(route.config.name, -1));
+    ctx.countInFlight();
 
     const origin = req.headers.origin;
     if (origin !== undefined) {
@@ -479,10 +489,7 @@ export class Gateway {
       );
     }
 
-    const controller = new AbortController();
-    ctx.res.once('close', () => {
-      if (!ctx.res.writableFinished) controller.abort();
-    });
+    const controller = ctx.abortOnClose();
     // Only list answers are read and rewritten; other answers stream untouched. A GET stream may
     // replay list answers (resumption), recognised there by their shape.
     const filtering =
@@ -495,23 +502,25 @@ export class Gateway {
             method: method === 'POST' ? allow.operation.method : undefined,
           }
         : undefined;
+    // `headers` is this request's own copy (stripClientIdentityHeaders): set, don't copy again.
+    headers.traceparent = ctx.trace.traceparent;
     const upstreamStarted = process.hrtime.bigint();
     let answer: UpstreamResponse;
     try {
       answer = await route.upstream.forward({
         method,
         query: stripAccessToken(query),
-        headers: { ...headers, traceparent: ctx.trace.traceparent },
+        headers,
         body,
         token,
         subject: allow.principal.subject,
         requestId: ctx.trace.traceId,
         list,
         forwarded: route.config.upstream.x_forwarded ? ctx.forwardedFor() : undefined,
-        signal: controller.signal,
+        signal: controller,
       });
     } catch (error) {
-      if (controller.signal.aborted) {
+      if (controller.aborted) {
         // The client went away before the upstream answered: still one record for the request
         // (499, as in common proxy logs); nobody is left to answer.
         await allow.complete({ status: 499 }).catch(() => undefined);
@@ -610,7 +619,8 @@ class RequestContext {
   readonly res: ServerResponse;
   readonly trace: RequestTrace;
   readonly #started = process.hrtime.bigint();
-  readonly #time = new Date().toISOString();
+  // Epoch ms; formatted only when a rejection record needs it.
+  readonly #arrivedAt = Date.now();
   readonly #logger: Logger;
   readonly #metrics: GatewayMetrics;
   readonly #record: ((r: Rejection) => Promise<void>) | undefined;
@@ -619,7 +629,10 @@ class RequestContext {
   outcome: 'allow' | 'deny' | 'error' | undefined;
   reason: ReasonCode | undefined;
   jsonRpcMethod: string | undefined;
-  cors: Record<string, string> = {};
+  cors: Record<string, string> = NO_CORS;
+  #inFlightRoute: string | undefined;
+  #controller: UpstreamAbort | undefined;
+  #streaming: { answer: UpstreamResponse; expiry: NodeJS.Timeout | undefined } | undefined;
 
   constructor(
     req: IncomingMessage,
@@ -641,6 +654,34 @@ class RequestContext {
     return Number(process.hrtime.bigint() - this.#started) / 1e6;
   }
 
+  /** Counts the request in its route's in-flight gauge until the response closes. */
+  countInFlight(): void {
+    if (this.route === undefined || this.#inFlightRoute !== undefined) return;
+    this.#inFlightRoute = this.route;
+    this.#metrics.addInFlight(this.route, 1);
+  }
+
+  /** A controller aborted when the client goes away before the answer is complete. */
+  abortOnClose(): UpstreamAbort {
+    this.#controller ??= new UpstreamAbort();
+    return this.#controller;
+  }
+
+  /** The response closed (finished or cut): releases what this request holds. */
+  closed(): void {
+    if (this.#inFlightRoute !== undefined) this.#metrics.addInFlight(this.#inFlightRoute, -1);
+    if (this.#controller && !this.res.writableFinished) this.#controller.abort();
+    this.#releaseStream();
+  }
+
+  #releaseStream(): void {
+    const streaming = this.#streaming;
+    if (!streaming) return;
+    clearTimeout(streaming.expiry);
+    const body = streaming.answer.body;
+    if (!body.readableEnded && !body.destroyed) streaming.answer.discard();
+  }
+
   /** The gateway's own X-Forwarded-* values for this request. */
   forwardedFor(): { for: string; proto: string; host: string } {
     const encrypted = (this.req.socket as { encrypted?: boolean }).encrypted === true;
@@ -660,7 +701,7 @@ class RequestContext {
     if (this.#record) {
       try {
         await this.#record({
-          time: this.#time,
+          time: new Date(this.#arrivedAt).toISOString(),
           requestId: this.trace.traceId,
           route: this.route,
           outcome,
@@ -734,7 +775,11 @@ class RequestContext {
    */
   stream(answer: UpstreamResponse, expiresAt?: number): void {
     const body = answer.body;
-    this.res.writeHead(answer.status, { ...answer.headers, ...this.cors });
+    // answer.headers is already a fresh, filtered copy: merge CORS into it only when there is any.
+    this.res.writeHead(
+      answer.status,
+      this.cors === NO_CORS ? answer.headers : { ...answer.headers, ...this.cors },
+    );
     const type = String(answer.headers['content-type'] ?? '');
     let expiry: NodeJS.Timeout | undefined;
     if (type.startsWith('text/event-stream')) {
@@ -760,10 +805,8 @@ class RequestContext {
     body.on('error', () => {
       if (!this.res.writableEnded) this.res.destroy();
     });
-    this.res.once('close', () => {
-      clearTimeout(expiry);
-      if (!body.readableEnded && !body.destroyed) answer.discard();
-    });
+    this.#streaming = { answer, expiry };
+    if (this.res.closed) this.#releaseStream();
     body.pipe(this.res);
   }
 
@@ -773,6 +816,8 @@ class RequestContext {
     const durationMs = this.#ms;
     if (this.route)
       this.#metrics.observeRequest(this.route, outcome, reason, status, durationMs / 1000);
+    // The line is built only when it will be written: at `warn` or quieter it costs nothing.
+    if (!this.#logger.isLevelEnabled('info')) return;
     this.#logger.info(
       {
         requestId: this.trace.traceId,
@@ -790,19 +835,42 @@ class RequestContext {
   }
 }
 
-/** Reads a request body up to `limit` bytes; throws `BodyTooLarge` beyond it. */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Reads a request body up to `limit` bytes; rejects with `BodyTooLarge` beyond it (the request is
+ * then destroyed) and with an error when the body breaks off. Plain stream events rather than
+ * async iteration: no iterator and no promise per chunk on every request.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? '0');
-  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > limit) throw new BodyTooLarge();
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (error: Error | undefined): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+      if (error) reject(error);
+      else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      finish(new BodyTooLarge());
+      req.destroy();
+    };
+    const onEnd = (): void => finish(undefined);
+    const onError = (error: Error): void => finish(error);
+    const onClose = (): void => finish(new Error('request body broke off'));
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onError);
+    req.once('close', onClose);
+  });
 }
 
 /** What may be logged of an error: its name, code and message (never a cause chain or a request). */

@@ -34,12 +34,20 @@ const IDENTITY_PREFIXES = ['x-forwarded-', 'x-auth-request-', 'x-mcp-iam-'];
  */
 export function isIdentityHeader(name: string): boolean {
   const lower = name.toLowerCase();
-  return IDENTITY_EXACT.has(lower) || IDENTITY_PREFIXES.some((p) => lower.startsWith(p));
+  if (IDENTITY_EXACT.has(lower)) return true;
+  // Every prefix starts with "x-": most names are decided by their first two characters.
+  if (!lower.startsWith('x-')) return false;
+  for (const prefix of IDENTITY_PREFIXES) if (lower.startsWith(prefix)) return true;
+  return false;
 }
 
+const NO_TOKENS: ReadonlySet<string> = new Set();
+const HOP_BY_HOP = new Set(HOP_BY_HOP_HEADERS);
+
 /** Names listed in a `Connection` header value (they are hop-by-hop for this message). */
-function connectionTokens(value: string | string[] | number | undefined): Set<string> {
-  const text = Array.isArray(value) ? value.join(',') : String(value ?? '');
+function connectionTokens(value: string | string[] | number | undefined): ReadonlySet<string> {
+  if (value === undefined) return NO_TOKENS;
+  const text = Array.isArray(value) ? value.join(',') : String(value);
   return new Set(
     text
       .split(',')
@@ -48,15 +56,15 @@ function connectionTokens(value: string | string[] | number | undefined): Set<st
   );
 }
 
-function isHopByHop(name: string, named: Set<string>): boolean {
-  return HOP_BY_HOP_HEADERS.includes(name) || name.startsWith('proxy-') || named.has(name);
+function isHopByHop(name: string, named: ReadonlySet<string>): boolean {
+  return HOP_BY_HOP.has(name) || name.startsWith('proxy-') || named.has(name);
 }
 
 /** A copy of the client's headers without identity-claiming headers (row 48). */
 export function stripClientIdentityHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (!isIdentityHeader(name)) out[name] = value;
+  for (const name of Object.keys(headers)) {
+    if (!isIdentityHeader(name)) out[name] = headers[name];
   }
   return out;
 }
@@ -66,7 +74,8 @@ export function stripClientIdentityHeadersDistinct(
   headers: Readonly<Record<string, readonly string[] | undefined>>,
 ): Record<string, readonly string[]> {
   const out: Record<string, readonly string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
     if (value !== undefined && !isIdentityHeader(name)) out[name] = value;
   }
   return out;
@@ -111,7 +120,8 @@ export function upstreamRequestHeaders(
 ): Record<string, string> {
   const named = connectionTokens(headers.connection);
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
     if (value === undefined) continue;
     const lower = name.toLowerCase();
     if (NEVER_FORWARDED.has(lower) || isHopByHop(lower, named) || isIdentityHeader(lower)) continue;
@@ -141,7 +151,8 @@ export function clientResponseHeaders(
 ): OutgoingHttpHeaders {
   const named = connectionTokens(headers.connection);
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
     if (value === undefined) continue;
     const lower = name.toLowerCase();
     if (

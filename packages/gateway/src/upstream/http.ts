@@ -80,7 +80,8 @@ export class HttpUpstream implements Upstream {
         method: request.method as 'GET' | 'POST' | 'DELETE',
         headers,
         body: request.body,
-        signal: request.signal,
+        // undici takes any EventTarget-like signal (it checks for addEventListener at run time).
+        signal: request.signal as AbortSignal,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: 0,
       });

@@ -18,6 +18,7 @@ import { isListMethod } from '../lists/filter.js';
 import {
   UpstreamError,
   type Upstream,
+  type UpstreamAbortSignal,
   type UpstreamRequest,
   type UpstreamResponse,
 } from './types.js';
@@ -235,7 +236,7 @@ class StdioProcess {
     return this.#options.timeoutMs ?? 30_000;
   }
 
-  async request(message: JsonRpcMessage, signal: AbortSignal): Promise<JsonRpcMessage> {
+  async request(message: JsonRpcMessage, signal: UpstreamAbortSignal): Promise<JsonRpcMessage> {
     if (message.method === 'initialize') {
       if (!this.#initParams) {
         const params = (message.params ?? {}) as Record<string, unknown>;
@@ -375,7 +376,7 @@ class StdioProcess {
     pending.resolve({ ...m, id: pending.originalId });
   }
 
-  #send(message: JsonRpcMessage, signal: AbortSignal | undefined): Promise<JsonRpcMessage> {
+  #send(message: JsonRpcMessage, signal: UpstreamAbortSignal | undefined): Promise<JsonRpcMessage> {
     const id = `mcp-iam-${++this.#nextId}`;
     return new Promise<JsonRpcMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
