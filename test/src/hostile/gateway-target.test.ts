@@ -3,7 +3,8 @@
 // the harness's `runHostileCase`, with the gateway's documented earlier refusal of non-JSON bodies
 // (`gatewayCase`), the 2 000-random-kid storm (row 15), the attacker-URL tally (row 17) and
 // revocation within the positive cache TTL (row 45) — plus what differs for the gateway as deployed
-// from its file alone: node:http's 16 KiB header limit answers 431 before the gateway.
+// from its file alone: node:http's 16 KiB header limit stops the request before routing; the
+// gateway audits that refusal and answers 431.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
@@ -188,7 +189,7 @@ describe('gateway with node:http’s default header limit (no configuration key 
     await env?.close();
   });
 
-  it('rows 7, 8, 10: headers above 16 KiB get 431 from node:http: no upstream call, no key fetch, no log of the token — and no audit record', async () => {
+  it('rows 7, 8, 10: headers above 16 KiB get 431 before parsing: no upstream call, no key fetch, no token anywhere, exactly one deny record', async () => {
     const huge = buildHostileCases(env).filter((c) => headerBytes(c) > 16 * 1024);
     assert.ok(huge.length >= 3, `cases with headers above 16 KiB: ${huge.length}`);
     for (const c of huge) {
@@ -198,8 +199,13 @@ describe('gateway with node:http’s default header limit (no configuration key 
       assert.equal(answer.status, 431, `row ${c.row}: ${c.name}`);
       assert.equal(target.upstreamCalls(), 0);
       assert.equal(target.outboundRequests(), outbound, 'no outbound request');
-      assert.equal(target.auditRecords().length, records, 'node:http answers before any record');
+      const added = target.auditRecords().slice(records);
+      assert.equal(added.length, 1, 'exactly one record for the refused request');
+      assert.equal(added[0]?.outcome, 'deny');
+      assert.equal(added[0]?.reason, 'invalid_request');
+      assert.equal(added[0]?.status, 431);
       for (const probe of leakProbes(c.secret)) {
+        assert.ok(!JSON.stringify(added).includes(probe), 'the record does not disclose the token');
         assert.ok(!target.logs().includes(probe), 'the logs do not disclose the token');
         assert.ok(!answer.body.includes(probe), 'the body does not disclose the token');
       }

@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { McpIamError, UnavailableError, type ReasonCode } from '@mcp-iam/core';
@@ -177,6 +178,47 @@ export class Gateway {
     this.#server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, (req, res) => {
       void this.#handle(req, res);
     });
+    this.#server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+      void this.#clientError(error, socket);
+    });
+  }
+
+  /**
+   * Requests node:http refuses before the gateway sees them (headers over its 16 KiB limit, bytes
+   * that are not HTTP) are answered here, as node:http would (431 / 400), but audited first: every
+   * refused request has its record. Nothing of the request (its headers may hold a token) is kept.
+   */
+  readonly #refusedSockets = new WeakSet<Duplex>();
+
+  async #clientError(error: NodeJS.ErrnoException, socket: Duplex): Promise<void> {
+    // One answer and one record per connection: the parser can report more errors on the same
+    // socket while the rest of an oversized request is still arriving.
+    if (this.#refusedSockets.has(socket)) return;
+    this.#refusedSockets.add(socket);
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    let answer = status === 431 ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    try {
+      await this.#options.recordRejection?.({
+        time: new Date().toISOString(),
+        requestId: startTrace(undefined).traceId,
+        outcome: 'deny',
+        reason: 'invalid_request',
+        status,
+        method: '(unparsed)',
+        path: '(invalid)',
+        durationMs: 0,
+      });
+    } catch (recordError) {
+      this.#logger.error({ err: safeError(recordError) }, 'audit write failed');
+      answer = '503 Service Unavailable';
+    }
+    if (socket.writable)
+      socket.end(`HTTP/1.1 ${answer}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    else socket.destroy();
   }
 
   /** The metrics this gateway feeds (and serves on `/metrics`). */
