@@ -1,19 +1,19 @@
 // The hostile-input suite (SECURITY-CASES rows 1–45) against the running gateway (`startGateway`
-// from a YAML file, strict spool audit, real upstream over HTTP): every case of the table through
-// the harness's `runHostileCase`, with the gateway's documented earlier refusal of non-JSON bodies
-// (`gatewayCase`), the 2 000-random-kid storm (row 15), the attacker-URL tally (row 17) and
-// revocation within the positive cache TTL (row 45) — plus what differs for the gateway as deployed
+// from a YAML file, strict spool audit, real upstream over HTTP): the harness's whole suite (every
+// case of the table, the 2 000-random-kid storm of row 15, the attacker-URL tally of row 17,
+// revocation within the positive cache TTL of row 45), with the gateway's documented earlier refusal
+// of non-JSON bodies (`gatewayCase`) — plus what differs for the gateway as deployed
 // from its file alone: node:http's 16 KiB header limit stops the request before routing; the
 // gateway audits that refusal and answers 431.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { after, before, describe, it, test } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { querySpool } from '@mcp-iam/audit';
 import { HostileEnvironment, OTHER_RESOURCE } from './environment.js';
 import { buildHostileCases, mintWithJose, toolCall, type HostileCase } from './factory.js';
 import {
-  caseTitle,
+  defineHostileSuite,
   leakProbes,
   metadataUrlOf,
   runHostileCase,
@@ -23,147 +23,10 @@ import {
 import { signCompact } from './keys.js';
 import { createGatewayTarget, gatewayCase, type GatewayTarget } from './gateway-target.js';
 
-const label = 'gateway';
-const env = await HostileEnvironment.start();
-const target = await createGatewayTarget(env);
-after(async () => {
-  await target.close();
-  await env.close();
-});
-
-test(`${label}: a valid token minted with jose SignJWT is accepted and reaches the upstream once`, async () => {
-  const token = await mintWithJose(env);
-  await runHostileCase(target, env, {
-    row: 0,
-    name: 'jose-minted token',
-    request: { headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } },
-    expect: { status: 200, reason: 'allowed' },
-    secret: token,
-  });
-});
-
-for (const c of buildHostileCases(env).map(gatewayCase)) {
-  const guard = c.row === 8 || c.row === 10 ? { timeout: 10_000 } : {};
-  test(`${label}: ${caseTitle(c)}`, guard, () => runHostileCase(target, env, c));
-}
-
-async function mapConcurrent<T, R>(
-  items: readonly T[],
-  width: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return results;
-}
-
-test(`${label}: row 15: 2 000 random kids are each refused and cause at most one key set refetch`, async () => {
-  const storm = await createGatewayTarget(env);
-  try {
-    const fetchesBefore = env.idp.jwksFetches('main');
-    const startedAt = Date.now();
-    const recordsBefore = storm.auditRecords().length;
-    const now = Math.floor(Date.now() / 1000);
-    const payload = JSON.stringify({
-      iss: env.main.issuer,
-      sub: 'alice',
-      aud: env.resource,
-      client_id: 'crm-app',
-      scope: 'crm.read',
-      iat: now,
-      exp: now + 300,
-      jti: randomUUID(),
-    });
-    const tokens = Array.from({ length: 2000 }, () =>
-      signCompact(
-        JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: randomUUID() }),
-        payload,
-        env.keys.mainEs,
-      ),
-    );
-    const answers = await mapConcurrent(tokens, 8, (token) =>
-      sendHostileRequest(storm, {
-        row: 15,
-        name: 'random kid',
-        request: {
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        },
-        expect: { status: 401, error: 'invalid_token', reason: 'token_unknown_key' },
-      }),
-    );
-    assert.ok(answers.every((a) => a.status === 401));
-    const cooldowns = 1 + Math.floor((Date.now() - startedAt) / 30_000);
-    const refetches = env.idp.jwksFetches('main') - fetchesBefore;
-    assert.ok(refetches <= cooldowns, `${refetches} refetches for ${cooldowns} cooldown(s)`);
-    const records = storm.auditRecords().slice(recordsBefore);
-    assert.equal(records.length, 2000);
-    assert.ok(records.every((r) => r.outcome === 'deny' && r.reason === 'token_unknown_key'));
-    assert.equal(storm.upstreamCalls(), 0);
-    assert.equal(env.attackerRequests(), 0);
-  } finally {
-    await storm.close();
-  }
-});
-
-test(`${label}: row 17: no case caused a single request to an attacker-controlled URL`, () => {
-  assert.equal(env.attackerRequests(), 0);
-});
-
-test(`${label}: row 45: a token revoked at the IdP is refused once the positive cache TTL has passed`, async () => {
-  const revocable = await createGatewayTarget(env);
-  try {
-    const claims = {
-      active: true,
-      iss: env.main.issuer,
-      aud: env.resource,
-      sub: 'carol',
-      client_id: 'crm-app',
-      scope: 'crm.read',
-      exp: Math.floor(Date.now() / 1000) + 3600,
-    };
-    const token = env.opaqueToken({ status: 200, body: JSON.stringify(claims) });
-    const request = {
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    };
-    await runHostileCase(revocable, env, {
-      row: 45,
-      name: 'active',
-      request,
-      expect: { status: 200, reason: 'allowed', outbound: 'introspection' },
-      secret: token,
-    });
-    env.setIntrospection(token, { status: 200, body: '{"active":false}' });
-    await runHostileCase(revocable, env, {
-      row: 45,
-      name: 'still cached',
-      request,
-      expect: { status: 200, reason: 'allowed' },
-      secret: token,
-    });
-    revocable.advanceClock!(61);
-    await runHostileCase(revocable, env, {
-      row: 45,
-      name: 'revoked',
-      request,
-      expect: {
-        status: 401,
-        error: 'invalid_token',
-        reason: 'token_inactive',
-        outbound: 'introspection',
-      },
-      secret: token,
-    });
-  } finally {
-    await revocable.close();
-  }
+await defineHostileSuite({
+  label: 'gateway',
+  createTarget: (env) => createGatewayTarget(env),
+  adjustCase: gatewayCase,
 });
 
 /** Total size of a case's request header values, as sent. */
