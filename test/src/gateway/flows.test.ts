@@ -298,4 +298,21 @@ describe('gateway end-to-end flows', () => {
     const metrics = await (await fetch(`${stack.base}/metrics`)).text();
     assert.match(metrics, /^mcp_iam_stdio_processes\{route="notes"\} 2$/m, 'two processes');
   });
+
+  it('/metrics counts the token-exchange and introspection cache lookups the flows above made', async () => {
+    const metrics = await (await fetch(`${stack.base}/metrics`)).text();
+    const count = (name: string, result: string): number => {
+      const match = new RegExp(`^${name}\\{result="${result}"\\} (\\d+)$`, 'm').exec(metrics);
+      return match ? Number(match[1]) : 0;
+    };
+    assert.ok(count('mcp_iam_token_exchange_cache_total', 'miss') >= 1, 'exchanges happened');
+    assert.ok(
+      count('mcp_iam_token_exchange_cache_total', 'hit') >= 1,
+      'repeat calls hit the cache',
+    );
+    assert.ok(
+      count('mcp_iam_introspection_cache_total', 'miss') >= 1,
+      'opaque tokens introspected',
+    );
+  });
 });

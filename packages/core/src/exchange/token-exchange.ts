@@ -99,6 +99,8 @@ export class TokenExchangeClient {
   readonly #cache = new Map<string, CacheEntry>();
   readonly #inflight = new Map<string, Promise<ExchangedToken>>();
   #server: Promise<oauth.AuthorizationServer> | undefined;
+  #cacheHits = 0;
+  #cacheMisses = 0;
 
   constructor(options: TokenExchangeClientOptions) {
     this.#options = options;
@@ -118,6 +120,11 @@ export class TokenExchangeClient {
   /** Number of cached tokens (for metrics and tests). */
   get cacheSize(): number {
     return this.#cache.size;
+  }
+
+  /** Cache lookups so far (monotonic; for metrics). */
+  get cacheStats(): { readonly hits: number; readonly misses: number } {
+    return { hits: this.#cacheHits, misses: this.#cacheMisses };
   }
 
   /**
@@ -147,10 +154,12 @@ export class TokenExchangeClient {
     const now = this.#nowSec();
     const cached = this.#cache.get(key);
     if (cached && cached.usableUntil > now) {
+      this.#cacheHits++;
       this.#cache.delete(key);
       this.#cache.set(key, cached);
       return cached.token;
     }
+    this.#cacheMisses++;
     if (cached) this.#cache.delete(key);
     const running = this.#inflight.get(key);
     if (running) return running;

@@ -34,6 +34,7 @@ const LATENCY_BUCKETS = [
 export class GatewayMetrics {
   /** The prom-client registry holding every metric below. */
   readonly registry = new Registry();
+  readonly #beforeRender: Array<() => void> = [];
   readonly #requests: Counter<'route' | 'outcome' | 'reason' | 'status'>;
   readonly #duration: Histogram<'route' | 'outcome'>;
   readonly #upstream: Histogram<'route' | 'status'>;
@@ -146,14 +147,14 @@ export class GatewayMetrics {
     this.#keySet.set({ issuer }, KEY_SET_STATE[state]);
   }
 
-  /** Counts an introspection cache lookup. */
-  countIntrospectionCache(result: 'hit' | 'miss'): void {
-    this.#introspection.inc({ result });
+  /** Counts introspection cache lookups (`count` of them, default 1). */
+  countIntrospectionCache(result: 'hit' | 'miss', count = 1): void {
+    if (count > 0) this.#introspection.inc({ result }, count);
   }
 
-  /** Counts an exchanged-token cache lookup. */
-  countExchangeCache(result: 'hit' | 'miss'): void {
-    this.#exchange.inc({ result });
+  /** Counts exchanged-token cache lookups (`count` of them, default 1). */
+  countExchangeCache(result: 'hit' | 'miss', count = 1): void {
+    if (count > 0) this.#exchange.inc({ result }, count);
   }
 
   /** Sets the number of audit records waiting to be stored. */
@@ -173,7 +174,13 @@ export class GatewayMetrics {
 
   /** The Prometheus text exposition of every metric. */
   render(): Promise<string> {
+    for (const refresh of this.#beforeRender) refresh();
     return this.registry.metrics();
+  }
+
+  /** Registers a function that brings fed values up to date right before each `render()`. */
+  onRender(refresh: () => void): void {
+    this.#beforeRender.push(refresh);
   }
 
   /** Content type of `render()`'s output. */

@@ -21,7 +21,6 @@ import {
   type RouteConfig,
 } from '../config/index.js';
 import type { GuardAllow, GuardDecision, GuardRequest, RouteGuard } from '../server/seam.js';
-import type { GatewayMetrics } from '../metrics/index.js';
 
 /** What every route guard shares: one verifier, one audit sink, one exchange client. */
 export interface GuardContext {
@@ -33,7 +32,6 @@ export interface GuardContext {
   readonly auditMode: 'strict' | 'best-effort';
   /** The gateway's own client at the IdP; required by routes in `token-exchange` mode. */
   readonly exchange?: TokenExchangeClient;
-  readonly metrics?: GatewayMetrics;
   /** Told about audit write failures (logged by the caller; never contains a token). */
   readonly onAuditError?: (error: unknown) => void;
 }

@@ -205,7 +205,6 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       fingerprintKey,
       auditMode,
       ...(exchange ? { exchange } : {}),
-      metrics,
       onAuditError,
     }),
     logger,
@@ -217,19 +216,40 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     ],
   });
   await verifier.start();
-  const feed = setInterval(() => feedMetrics(), 5_000);
-  feed.unref();
+  // Core and the exchange client keep monotonic totals; the gateway's counters get the deltas.
+  const seen = {
+    introspectionHits: 0,
+    introspectionRequests: 0,
+    exchangeHits: 0,
+    exchangeMisses: 0,
+  };
   const feedMetrics = (): void => {
+    let introspectionHits = 0;
+    let introspectionRequests = 0;
     for (const issuer of verifier.state().issuers) {
+      introspectionHits += issuer.introspection?.cacheHits ?? 0;
+      introspectionRequests += issuer.introspection?.requests ?? 0;
       const keySet = issuer.keySet;
       metrics.setKeySetState(
         issuer.issuer,
         !keySet ? 'unknown' : !keySet.usable ? 'failed' : keySet.stale ? 'stale' : 'fresh',
       );
     }
+    metrics.countIntrospectionCache('hit', introspectionHits - seen.introspectionHits);
+    metrics.countIntrospectionCache('miss', introspectionRequests - seen.introspectionRequests);
+    seen.introspectionHits = introspectionHits;
+    seen.introspectionRequests = introspectionRequests;
+    if (exchange) {
+      const { hits, misses } = exchange.cacheStats;
+      metrics.countExchangeCache('hit', hits - seen.exchangeHits);
+      metrics.countExchangeCache('miss', misses - seen.exchangeMisses);
+      seen.exchangeHits = hits;
+      seen.exchangeMisses = misses;
+    }
     metrics.setAuditQueueDepth(audit.counters().queueDepth);
   };
-  feedMetrics();
+  // Values kept by core and the audit sink are copied into the gateway's metrics at each scrape.
+  metrics.onRender(feedMetrics);
   const address = await gateway.listen();
   const uninstall = options.reloadOnSighup
     ? installSighupReload({
@@ -248,7 +268,6 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     audit,
     async close() {
       uninstall();
-      clearInterval(feed);
       await gateway.close();
       verifier.close();
       await audit.close();
