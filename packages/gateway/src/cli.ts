@@ -29,7 +29,7 @@ function configArg(argv: string[], command: string): string {
     strict: true,
     options: { config: { type: 'string', short: 'c' } },
   });
-  if (!values.config) throw new UsageError(`mcp-iam ${command}: --config FILE is required`);
+  if (!values.config) throw new UsageError(`${command}: --config FILE is required`);
   return values.config;
 }
 
