@@ -31,6 +31,7 @@ export {
 export { checkAudience, checkTimes, expectedAudiences, type TimeRules } from './token/claims.js';
 export { NON_ACCESS_TOKEN_CLAIMS, verifyJwtForIssuer, type VerifiedJwt } from './token/jwt.js';
 export {
+  basicCredentials,
   MAX_INTROSPECTION_CACHE_ENTRIES,
   TokenIntrospector,
   type IntrospectionState,

@@ -30,8 +30,16 @@ export interface IntrospectionState {
 type Answer =
   { active: true; claims: Readonly<Record<string, unknown>> } | { active: false; reason: string };
 
-/** RFC 6749 §2.3.1: form-urlencode id and secret before Basic encoding. */
-function basicCredentials(clientId: string, clientSecret: string): string {
+/**
+ * HTTP Basic credentials of an OAuth client (RFC 6749 §2.3.1: id and secret are form-urlencoded
+ * before the Basic encoding). Returns the part after `Basic `.
+ *
+ * @example
+ * ```ts
+ * headers.authorization = `Basic ${basicCredentials('gateway', secret)}`;
+ * ```
+ */
+export function basicCredentials(clientId: string, clientSecret: string): string {
   const enc = (v: string): string => encodeURIComponent(v).replace(/%20/g, '+');
   return Buffer.from(`${enc(clientId)}:${enc(clientSecret)}`).toString('base64');
 }

@@ -4,21 +4,13 @@
  * Cross-field rules (unique route paths, issuer references, upstream kinds) live in `validateConfig`.
  */
 import { z } from 'zod';
+import { ASYMMETRIC_ALGORITHMS as VERIFIER_ALGORITHMS } from '@mcp-iam/core';
 
-/** JWS algorithms an issuer may use. Asymmetric only: `HS*` and `none` are never accepted. */
-export const ASYMMETRIC_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'Ed25519',
-] as const;
+/**
+ * JWS algorithms an issuer may use: the verifier's list plus `Ed25519` as a name for EdDSA.
+ * Asymmetric only: `HS*` and `none` are never accepted.
+ */
+export const ASYMMETRIC_ALGORITHMS = [...VERIFIER_ALGORITHMS, 'Ed25519'] as const;
 
 /** Audit durability modes: `strict` refuses to answer without a stored record. */
 export const AUDIT_MODES = ['strict', 'buffered', 'best-effort'] as const;

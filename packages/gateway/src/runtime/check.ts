@@ -5,7 +5,7 @@
  */
 import { access, constants } from 'node:fs/promises';
 import { isAbsolute, delimiter, join } from 'node:path';
-import { createAccessTokenVerifier, discoverIssuer } from '@mcp-iam/core';
+import { basicCredentials, createAccessTokenVerifier, discoverIssuer } from '@mcp-iam/core';
 import {
   ConfigError,
   formatConfigIssue,
@@ -50,14 +50,11 @@ async function probeIntrospection(
   clientSecret: string,
   timeoutMs: number,
 ): Promise<CheckFinding['detail']> {
-  const basic = Buffer.from(
-    `${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`,
-  ).toString('base64');
   const response = await fetch(endpoint, {
     method: 'POST',
     redirect: 'manual',
     headers: {
-      authorization: `Basic ${basic}`,
+      authorization: `Basic ${basicCredentials(clientId, clientSecret)}`,
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
     },
@@ -97,14 +94,11 @@ async function probeExchangeClient(
     if (!endpoint) throw new Error(`the metadata of ${issuer.issuer} has no token_endpoint`);
     const target = config.routes.find((r) => r.downstream?.mode === 'token-exchange');
     const audience = target?.downstream?.audience ?? target?.upstream.url;
-    const basic = Buffer.from(
-      `${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret ?? '')}`,
-    ).toString('base64');
     const response = await fetch(endpoint, {
       method: 'POST',
       redirect: 'manual',
       headers: {
-        authorization: `Basic ${basic}`,
+        authorization: `Basic ${basicCredentials(client.client_id, client.client_secret ?? '')}`,
         'content-type': 'application/x-www-form-urlencoded',
         accept: 'application/json',
       },

@@ -734,40 +734,56 @@ class RequestContext {
     };
   }
 
+  /**
+   * Writes the request's audit record; when that fails the answer becomes 503 `audit_unavailable`
+   * (no answer without its record). Returns the status and reason to send.
+   */
+  async #recordOr503(
+    write: () => Promise<void>,
+    status: number,
+    reason: ReasonCode,
+  ): Promise<{ status: number; reason: ReasonCode }> {
+    try {
+      await write();
+      return { status, reason };
+    } catch (error) {
+      this.#logger.error(
+        { requestId: this.trace.traceId, err: safeError(error) },
+        'audit write failed',
+      );
+      this.outcome = 'error';
+      this.reason = 'audit_unavailable';
+      return { status: 503, reason: 'audit_unavailable' };
+    }
+  }
+
   /** Refuses a request outside the guard, writing its audit record first. */
   async reject(status: number, reason: ReasonCode, outcome: 'deny' | 'error'): Promise<void> {
     this.outcome = outcome;
     this.reason = reason;
-    let answerStatus = status;
-    let answerReason: ReasonCode = reason;
-    if (this.#record) {
-      try {
-        await this.#record({
-          time: new Date(this.#arrivedAt).toISOString(),
-          requestId: this.trace.traceId,
-          route: this.route,
-          outcome,
-          reason,
+    const record = this.#record;
+    const answer = record
+      ? await this.#recordOr503(
+          () =>
+            record({
+              time: new Date(this.#arrivedAt).toISOString(),
+              requestId: this.trace.traceId,
+              route: this.route,
+              outcome,
+              reason,
+              status,
+              method: this.req.method ?? '',
+              path: this.path,
+              durationMs: this.#ms,
+            }),
           status,
-          method: this.req.method ?? '',
-          path: this.path,
-          durationMs: this.#ms,
-        });
-      } catch (error) {
-        this.#logger.error(
-          { requestId: this.trace.traceId, err: safeError(error) },
-          'audit write failed',
-        );
-        answerStatus = 503;
-        answerReason = 'audit_unavailable';
-        this.outcome = 'error';
-        this.reason = answerReason;
-      }
-    }
+          reason,
+        )
+      : { status, reason };
     this.sendJson(
-      answerStatus,
-      { error: answerReason },
-      answerStatus === 503 ? { 'retry-after': '5' } : {},
+      answer.status,
+      { error: answer.reason },
+      answer.status === 503 ? { 'retry-after': '5' } : {},
     );
   }
 
@@ -781,22 +797,14 @@ class RequestContext {
   ): Promise<void> {
     this.outcome = 'error';
     this.reason = reason;
-    let answerStatus = status;
-    let answerReason = reason;
-    try {
-      await allow.complete({ status, reason, upstreamStatus });
-    } catch (error) {
-      this.#logger.error(
-        { requestId: this.trace.traceId, err: safeError(error) },
-        'audit write failed',
-      );
-      answerStatus = 503;
-      answerReason = 'audit_unavailable';
-      this.reason = answerReason;
-    }
+    const answer = await this.#recordOr503(
+      () => allow.complete({ status, reason, upstreamStatus }),
+      status,
+      reason,
+    );
     const headers: Record<string, string> = { ...this.cors };
-    if (answerStatus === 503) headers['retry-after'] = String(retryAfter ?? 5);
-    this.sendJson(answerStatus, { error: answerReason }, headers);
+    if (answer.status === 503) headers['retry-after'] = String(retryAfter ?? 5);
+    this.sendJson(answer.status, { error: answer.reason }, headers);
   }
 
   sendJson(status: number, value: unknown, headers: Record<string, string> = {}): void {
