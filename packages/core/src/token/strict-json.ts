@@ -41,11 +41,66 @@ export function parseStrictJson(text: string, maxDepth = DEFAULT_MAX_JSON_DEPTH)
   } catch {
     return parseStrictJsonSlowly(text, maxDepth);
   }
+  if (text.indexOf('\\') < 0) {
+    // No escapes: proof by colon count (below), with native searches instead of a scan per char.
+    stringColons = 0;
+    const members = walk(value, 0, maxDepth);
+    if (members < 0 || colonsIn(text) - stringColons !== members) {
+      return parseStrictJsonSlowly(text, maxDepth);
+    }
+    return value;
+  }
   const written = writtenMembers(text, maxDepth);
   if (written < 0 || countMembers(value) !== written) return parseStrictJsonSlowly(text, maxDepth);
   return value;
 }
 
+/** Number of `:` characters in `s`. */
+function colonsIn(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf(':'); i >= 0; i = s.indexOf(':', i + 1)) n++;
+  return n;
+}
+
+// Colons of the strings `walk` reached (it runs synchronously, one call tree at a time).
+let stringColons = 0;
+
+/**
+ * Members of every object in a parsed value, or -1 when containers nest deeper than `maxDepth`;
+ * `stringColons` gains the `:` characters of every member name and string value it reaches.
+ *
+ * Why this proves the text has no duplicate member when `text` (valid JSON) has no backslash:
+ * outside strings JSON has no `:` but the name separators, one per written member, so
+ * colons(text) = written members + colons inside the written strings. Without escapes a string
+ * literal reads as its own characters, and the parsed value holds every written string unless a
+ * member was dropped as a duplicate. So colons(text) - stringColons >= members of the value, with
+ * equality exactly when no member was dropped, i.e. when there is no duplicate. Every container of
+ * a duplicate-free text is in the value, so the value's depth is the written depth.
+ */
+function walk(value: unknown, depth: number, maxDepth: number): number {
+  if (typeof value === 'string') {
+    if (value.indexOf(':') >= 0) stringColons += colonsIn(value);
+    return 0;
+  }
+  if (value === null || typeof value !== 'object') return 0;
+  if (depth >= maxDepth) return -1;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const n = walk(value[i], depth + 1, maxDepth);
+      if (n < 0) return -1;
+      count += n;
+    }
+    return count;
+  }
+  for (const key of Object.keys(value)) {
+    if (key.indexOf(':') >= 0) stringColons += colonsIn(key);
+    const n = walk((value as Record<string, unknown>)[key], depth + 1, maxDepth);
+    if (n < 0) return -1;
+    count += 1 + n;
+  }
+  return count;
+}
 /**
  * Number of object members written in `text` (valid JSON): one name separator `:` outside strings
  * per member. -1 when containers nest deeper than `maxDepth`. `JSON.parse` keeps the last of
@@ -86,7 +141,11 @@ function countMembers(value: unknown): number {
   return count;
 }
 
-function parseStrictJsonSlowly(text: string, maxDepth: number): unknown {
+/**
+ * The strict parser alone, without the native fast path: the reference `parseStrictJson` must
+ * agree with (its tests compare the two). Not exported by the package.
+ */
+export function parseStrictJsonSlowly(text: string, maxDepth: number): unknown {
   let pos = 0;
 
   const fail = (why: string): never => {
