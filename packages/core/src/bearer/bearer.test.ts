@@ -120,3 +120,20 @@ test('a token outside the b64token grammar is invalid_request', () => {
   }
   assert.equal(extractBearerToken({ headers: { authorization: 'Bearer abc==' } }).kind, 'token');
 });
+
+test('trailing spaces and tabs after the token are dropped; the token itself is kept whole', () => {
+  for (const value of [`Bearer ${TOKEN} `, `Bearer   ${TOKEN}\t \t`, `bearer ${TOKEN}\t`]) {
+    assert.deepEqual(extractBearerToken({ headers: { authorization: value } }), {
+      kind: 'token',
+      token: TOKEN,
+    });
+  }
+  assert.throws(
+    () => extractBearerToken({ headers: { authorization: `Bearer ${TOKEN} x` } }),
+    (e: unknown) => e instanceof InvalidRequestError,
+  );
+  assert.throws(
+    () => extractBearerToken({ headers: { authorization: `Bearer \t${TOKEN}` } }),
+    (e: unknown) => e instanceof InvalidRequestError,
+  );
+});

@@ -35,6 +35,7 @@ export type BearerResult =
   { readonly kind: 'token'; readonly token: string } | { readonly kind: 'absent' };
 
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const ABSENT: BearerResult = Object.freeze({ kind: 'absent' });
 
 /** All values of a header, looking the name up case-insensitively. */
 export function headerValues(headers: HeaderRecord, name: string): string[] {
@@ -93,12 +94,24 @@ export function extractBearerToken(input: BearerInput, options: BearerOptions = 
   if (header !== undefined && header.length > maxTokenLength + 64) {
     throw new InvalidTokenError('token_too_large', 'Authorization header exceeds the size cap');
   }
-  const match = header === undefined ? null : /^([A-Za-z0-9!#$%&'*+.^_`|~-]+)(?: +|$)/.exec(header);
-  if (header === undefined || match === null || match[1]!.toLowerCase() !== 'bearer') {
-    // No header, or a scheme we do not accept: no usable credentials.
-    return { kind: 'absent' };
+  if (header === undefined) return ABSENT;
+  let start: number;
+  if (header.startsWith('Bearer ')) {
+    // The usual spelling: what the scheme pattern below matches, without running it.
+    start = 7;
+    while (header.charCodeAt(start) === 0x20) start++;
+  } else {
+    const match = /^([A-Za-z0-9!#$%&'*+.^_`|~-]+)(?: +|$)/.exec(header);
+    // A scheme we do not accept: no usable credentials.
+    if (match === null || match[1]!.toLowerCase() !== 'bearer') return ABSENT;
+    start = match[0].length;
   }
-  const token = header.slice(match[0].length).replace(/[ \t]+$/, '');
+  // Trailing spaces and tabs dropped (a loop: a `[ \t]+$` pattern tries every position).
+  let end = header.length;
+  for (let c = header.charCodeAt(end - 1); end > start && (c === 0x20 || c === 0x09);) {
+    c = header.charCodeAt(--end - 1);
+  }
+  const token = header.slice(start, end);
   if (token.length === 0) {
     throw new InvalidRequestError('invalid_request', 'empty bearer token');
   }
