@@ -263,3 +263,52 @@ test('filterList keeps only what the principal may use', () => {
   const prompts = filterList({ prompts: [{ name: 'summary' }, { name: 'other' }] }, p, policy);
   assert.deepEqual(prompts.prompts, [{ name: 'summary' }]);
 });
+
+test('decisions on a validated policy (scopes derived once per requirement) equal those on the same policy built by hand', () => {
+  const document = {
+    default: 'deny' as const,
+    methods: { 'tools/call': { scopes: ['mcp.use'] }, 'tools/list': {} },
+    tools: {
+      search: { scopes: ['crm.read'] },
+      update: { scopes: ['crm.write', 'crm.read'] },
+      open: {},
+    },
+    prompts: { p: { scopes: ['crm.read'] } },
+    scopeHierarchy: { 'crm.write': ['crm.read'] },
+  };
+  const validated = validatePolicy(document);
+  const unhierarchical = validatePolicy({ ...document, scopeHierarchy: undefined });
+  const handBuilt = document as unknown as Parameters<typeof decide>[2];
+  const handBuiltFlat = { ...document, scopeHierarchy: undefined };
+  const ops: McpOperation[] = [
+    call('search'),
+    call('update'),
+    call('open'),
+    call('unknown'),
+    method('tools/list'),
+    { kind: 'request', method: 'prompts/get', prompt: 'p' },
+  ];
+  const grants = [
+    [],
+    ['mcp.use'],
+    ['mcp.use', 'crm.read'],
+    ['mcp.use', 'crm.write'],
+    ['crm.write'],
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const op of ops) {
+      for (const scopes of grants) {
+        const p = principal({ scopes });
+        assert.deepEqual(
+          decide(op, p, validated),
+          decide(op, p, handBuilt),
+          `${op.tool} ${scopes}`,
+        );
+        assert.deepEqual(decide(op, p, unhierarchical), decide(op, p, handBuiltFlat));
+      }
+    }
+  }
+  const d = decide(call('update'), principal({ scopes: [] }), validated);
+  assert.deepEqual(d.requiredScopes, ['crm.write', 'mcp.use']);
+  assert.ok(Object.isFrozen(d.requiredScopes), 'a shared list cannot be changed by one caller');
+});

@@ -214,7 +214,7 @@ export function validatePolicy(input: unknown): Policy {
     }
     Object.freeze(hierarchy);
   }
-  return Object.freeze({
+  const policy: Policy = Object.freeze({
     default: def,
     methods: validateTable(input['methods'], 'policy.methods'),
     tools: validateTable(input['tools'], 'policy.tools'),
@@ -222,6 +222,67 @@ export function validatePolicy(input: unknown): Policy {
     prompts: validateTable(input['prompts'], 'policy.prompts'),
     ...(hierarchy ? { scopeHierarchy: hierarchy } : {}),
   });
+  validatedPolicies.add(policy);
+  return policy;
+}
+
+/**
+ * Policies returned by `validatePolicy`: frozen all the way down, with requirement objects of
+ * their own, so what `decide` derives from a requirement list can be kept per requirement.
+ */
+const validatedPolicies = new WeakSet<Policy>();
+
+/** What `decide` derives from the requirements of an operation alone (no principal). */
+interface ScopePlan {
+  /** Every scope the requirements list, in first-seen order. */
+  readonly required: readonly string[];
+  /** `required` without scopes implied by another of them, sorted (frozen: it is shared). */
+  readonly requiredScopes: readonly string[];
+}
+
+// Plans of validated policies, keyed by the last requirement of the list (the target's, or the
+// method's alone), then by the method's. Requirement objects belong to one policy: bounded by its
+// size, never by request content.
+const singlePlans = new WeakMap<Requirement, ScopePlan>();
+const pairPlans = new WeakMap<Requirement, WeakMap<Requirement, ScopePlan>>();
+
+function computeScopePlan(
+  reqs: readonly Requirement[],
+  hierarchy: Policy['scopeHierarchy'],
+): ScopePlan {
+  const required = new Set<string>();
+  for (const r of reqs) for (const s of r.scopes ?? []) required.add(s);
+  return {
+    required: [...required],
+    requiredScopes: Object.freeze(minimalScopes(required, hierarchy)),
+  };
+}
+
+function scopePlan(reqs: readonly Requirement[], policy: Policy): ScopePlan {
+  if (reqs.length === 0 || reqs.length > 2 || !validatedPolicies.has(policy)) {
+    return computeScopePlan(reqs, policy.scopeHierarchy);
+  }
+  const last = reqs[reqs.length - 1]!;
+  let plan: ScopePlan | undefined;
+  if (reqs.length === 1) {
+    plan = singlePlans.get(last);
+    if (plan === undefined) {
+      plan = computeScopePlan(reqs, policy.scopeHierarchy);
+      singlePlans.set(last, plan);
+    }
+    return plan;
+  }
+  let byFirst = pairPlans.get(last);
+  if (byFirst === undefined) {
+    byFirst = new WeakMap();
+    pairPlans.set(last, byFirst);
+  }
+  plan = byFirst.get(reqs[0]!);
+  if (plan === undefined) {
+    plan = computeScopePlan(reqs, policy.scopeHierarchy);
+    byFirst.set(reqs[0]!, plan);
+  }
+  return plan;
 }
 
 /** Every scope `scopes` grant, following `hierarchy` transitively. */
@@ -322,6 +383,15 @@ function claimMatches(actual: unknown, want: string | readonly string[]): boolea
   return false;
 }
 
+const NO_ACTORS: readonly string[] = Object.freeze([]);
+
+function forbiddenDecision(
+  reason: Extract<Decision, { kind: 'forbidden' }>['reason'],
+  requiredScopes: readonly string[],
+): Decision {
+  return { kind: 'forbidden', reason, requiredScopes };
+}
+
 /** Options of `decide`. */
 export interface DecideOptions {
   /** Current time in seconds since epoch (for `max_age`); default now. */
@@ -352,33 +422,42 @@ export function decide(
       ? { kind: 'allow', requiredScopes: [] }
       : { kind: 'forbidden', reason: 'forbidden', requiredScopes: [] };
   }
-  const required = new Set<string>();
-  for (const r of reqs) for (const s of r.scopes ?? []) required.add(s);
-  const requiredScopes = minimalScopes(required, policy.scopeHierarchy);
-  const forbidden = (reason: Extract<Decision, { kind: 'forbidden' }>['reason']): Decision => ({
-    kind: 'forbidden',
-    reason,
-    requiredScopes,
-  });
+  const plan = scopePlan(reqs, policy);
+  const requiredScopes = plan.requiredScopes;
 
-  const chain = actorChain(principal);
+  const chain = principal.actor === undefined ? NO_ACTORS : actorChain(principal);
   for (const r of reqs) {
-    if (r.clients && !r.clients.includes(principal.clientId)) return forbidden('forbidden_client');
+    if (r.clients && !r.clients.includes(principal.clientId)) {
+      return forbiddenDecision('forbidden_client', requiredScopes);
+    }
     if (chain.length > 0) {
-      if (r.allowDelegated === false) return forbidden('forbidden_actor');
-      if (r.actors && !r.actors.includes(chain[0]!)) return forbidden('forbidden_actor');
+      if (r.allowDelegated === false) return forbiddenDecision('forbidden_actor', requiredScopes);
+      if (r.actors && !r.actors.includes(chain[0]!)) {
+        return forbiddenDecision('forbidden_actor', requiredScopes);
+      }
       if (r.maxDelegationDepth !== undefined && chain.length > r.maxDelegationDepth) {
-        return forbidden('delegation_too_deep');
+        return forbiddenDecision('delegation_too_deep', requiredScopes);
       }
     }
-    for (const [claim, want] of Object.entries(r.claims ?? {})) {
-      if (!claimMatches(principal.claims[claim], want)) return forbidden('forbidden_claims');
+    if (r.claims !== undefined) {
+      for (const claim of Object.keys(r.claims)) {
+        if (!claimMatches(principal.claims[claim], r.claims[claim]!)) {
+          return forbiddenDecision('forbidden_claims', requiredScopes);
+        }
+      }
     }
   }
 
-  const granted = expandScopes(principal.scopes, policy.scopeHierarchy);
-  if ([...required].some((s) => !granted.has(s))) {
-    return { kind: 'insufficient_scope', requiredScopes };
+  if (policy.scopeHierarchy === undefined) {
+    // Nothing implies anything: granted is exactly the token's scopes.
+    for (const s of plan.required) {
+      if (!principal.scopes.includes(s)) return { kind: 'insufficient_scope', requiredScopes };
+    }
+  } else {
+    const granted = expandScopes(principal.scopes, policy.scopeHierarchy);
+    if (plan.required.some((s) => !granted.has(s))) {
+      return { kind: 'insufficient_scope', requiredScopes };
+    }
   }
 
   let acrValues: string[] | undefined;
@@ -388,7 +467,7 @@ export function decide(
     if (r.max_age !== undefined)
       maxAge = maxAge === undefined ? r.max_age : Math.min(maxAge, r.max_age);
   }
-  if (acrValues && acrValues.length === 0) return forbidden('forbidden');
+  if (acrValues && acrValues.length === 0) return forbiddenDecision('forbidden', requiredScopes);
   const now = options.now ?? Math.floor(Date.now() / 1000);
   const acrOk = !acrValues || (principal.acr !== undefined && acrValues.includes(principal.acr));
   const ageOk =
