@@ -106,6 +106,7 @@ function valueDepthExceeds(value: unknown, limit: number): boolean {
 
 function isJsonContentType(value: string | undefined): boolean {
   if (value === undefined) return false;
+  if (value === 'application/json') return true; // the usual spelling, nothing to normalise
   const type = value.split(';', 1)[0]!.trim().toLowerCase();
   return type === 'application/json' || /^application\/[a-z0-9.+-]*\+json$/.test(type);
 }
@@ -119,6 +120,27 @@ function singleHeader(headers: HeaderRecord, name: string): string | undefined {
     });
   }
   return values[0];
+}
+
+/** The non-empty string `params[key]` of a targeted method. */
+function targetOf(
+  params: Record<string, unknown> | undefined,
+  key: string,
+  method: string,
+): string {
+  const value = params?.[key];
+  if (typeof value !== 'string' || value.length === 0) {
+    throw bad(`${method} needs a string params.${key}`, INVALID_REQUEST, method);
+  }
+  return value;
+}
+
+function mismatch(what: string, method: string): OperationError {
+  return new OperationError('operation_mismatch', `${what} header does not match the body`, {
+    status: 400,
+    rpcCode: INVALID_REQUEST,
+    method,
+  });
 }
 
 /**
@@ -138,16 +160,32 @@ export function parseMcpOperation(
   input: OperationInput,
   options: OperationOptions = {},
 ): McpOperation {
+  return readMcpOperation(
+    input,
+    options,
+    input.body === undefined ? undefined : headerValues(input.headers, 'content-type')[0],
+  );
+}
+
+/**
+ * `parseMcpOperation` with the first `Content-Type` value already read (it is only looked at when
+ * there is a body). For the pipeline, which needs that header too; not exported by the package.
+ */
+export function readMcpOperation(
+  input: OperationInput,
+  options: OperationOptions,
+  contentType: string | undefined,
+): McpOperation {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_RPC_DEPTH;
-  const httpMethod = input.httpMethod.toUpperCase();
+  const httpMethod = input.httpMethod === 'POST' ? 'POST' : input.httpMethod.toUpperCase();
   if (httpMethod !== 'POST') {
     return { kind: 'http', method: httpMethod };
   }
   if (
     (options.requireJsonContentType ?? true) &&
     input.body !== undefined &&
-    !isJsonContentType(headerValues(input.headers, 'content-type')[0])
+    !isJsonContentType(contentType)
   ) {
     throw new OperationError('unsupported_media_type', 'body is not application/json', {
       status: 415,
@@ -195,8 +233,11 @@ export function parseMcpOperation(
     throw bad('invalid JSON-RPC id');
   }
 
+  // Operations are written as whole literals (same members, same order as always): no closures,
+  // no spreads, one object per request.
   let operation: McpOperation;
-  if (rpc['method'] === undefined && hasId && ('result' in rpc || 'error' in rpc)) {
+  const method = rpc['method'];
+  if (method === undefined && hasId && ('result' in rpc || 'error' in rpc)) {
     operation = {
       kind: 'response',
       method: 'response',
@@ -204,41 +245,43 @@ export function parseMcpOperation(
       message: rpc,
     };
   } else {
-    const method = rpc['method'];
     if (typeof method !== 'string' || method.length === 0) throw bad('missing JSON-RPC method');
     const params = rpc['params'];
     const p =
       params !== null && typeof params === 'object' && !Array.isArray(params)
         ? (params as Record<string, unknown>)
         : undefined;
-    const target = (key: string): string => {
-      const value = p?.[key];
-      if (typeof value !== 'string' || value.length === 0) {
-        throw bad(`${method} needs a string params.${key}`, INVALID_REQUEST, method);
-      }
-      return value;
-    };
-    const base = hasId
-      ? { kind: 'request' as const, method, id: id as string | number | null, message: rpc }
-      : { kind: 'notification' as const, method, message: rpc };
-    if (method === 'tools/call') operation = { ...base, tool: target('name') };
-    else if (method === 'resources/read') operation = { ...base, resource: target('uri') };
-    else if (method === 'prompts/get') operation = { ...base, prompt: target('name') };
-    else operation = base;
+    const rpcId = id as string | number | null;
+    if (method === 'tools/call') {
+      const tool = targetOf(p, 'name', method);
+      operation = hasId
+        ? { kind: 'request', method, id: rpcId, message: rpc, tool }
+        : { kind: 'notification', method, message: rpc, tool };
+    } else if (method === 'resources/read') {
+      const resource = targetOf(p, 'uri', method);
+      operation = hasId
+        ? { kind: 'request', method, id: rpcId, message: rpc, resource }
+        : { kind: 'notification', method, message: rpc, resource };
+    } else if (method === 'prompts/get') {
+      const prompt = targetOf(p, 'name', method);
+      operation = hasId
+        ? { kind: 'request', method, id: rpcId, message: rpc, prompt }
+        : { kind: 'notification', method, message: rpc, prompt };
+    } else {
+      operation = hasId
+        ? { kind: 'request', method, id: rpcId, message: rpc }
+        : { kind: 'notification', method, message: rpc };
+    }
   }
 
   const headerMethod = singleHeader(input.headers, 'mcp-method');
   const headerName = singleHeader(input.headers, 'mcp-name');
-  const mismatch = (what: string): OperationError =>
-    new OperationError('operation_mismatch', `${what} header does not match the body`, {
-      status: 400,
-      rpcCode: INVALID_REQUEST,
-      method: operation.method,
-    });
-  if (headerMethod !== undefined && headerMethod !== operation.method) throw mismatch('Mcp-Method');
+  if (headerMethod !== undefined && headerMethod !== operation.method) {
+    throw mismatch('Mcp-Method', operation.method);
+  }
   if (headerName !== undefined) {
     const name = operation.tool ?? operation.resource ?? operation.prompt;
-    if (headerName !== name) throw mismatch('Mcp-Name');
+    if (headerName !== name) throw mismatch('Mcp-Name', operation.method);
   }
   return operation;
 }

@@ -43,7 +43,7 @@ import { isOriginAllowed, normalizeOrigin } from '../http/origin.js';
 import {
   DEFAULT_MAX_BODY_BYTES,
   OperationError,
-  parseMcpOperation,
+  readMcpOperation,
   type McpOperation,
   type OperationOptions,
 } from '../mcp/operation.js';
@@ -261,69 +261,77 @@ export class ResourceServer {
    */
   async authorize(request: ResourceRequest): Promise<AllowResult | DenyResult> {
     const startedAt = this.#now();
-    const requestId = request.requestId ?? requestIdOf(request.headers);
+    const headers = request.headers;
+    const requestId = request.requestId ?? requestIdOf(headers);
     const o = this.#options;
-    const base = {
-      startedAt,
-      requestId,
-      ...(o.audit?.route !== undefined ? { route: o.audit.route } : {}),
-    };
+    // The allow path builds no intermediate drafts: audit drafts are made only to deny (and by
+    // methods, not closures, which would move these locals into a context object per request).
 
     if (o.allowedHosts) {
-      const hosts = headerValues(request.headers, 'host');
+      const hosts = headerValues(headers, 'host');
       if (hosts.length !== 1 || !o.allowedHosts.includes(hosts[0]!.toLowerCase())) {
-        return this.#deny(forbiddenAnswer('host_forbidden'), 'host_forbidden', base);
+        return this.#deny(
+          forbiddenAnswer('host_forbidden'),
+          'host_forbidden',
+          this.#base(startedAt, requestId),
+        );
       }
     }
-    if (!isOriginAllowed(request.headers, this.#allowedOrigins)) {
-      return this.#deny(forbiddenAnswer('origin_forbidden'), 'origin_forbidden', base);
+    if (!isOriginAllowed(headers, this.#allowedOrigins)) {
+      return this.#deny(
+        forbiddenAnswer('origin_forbidden'),
+        'origin_forbidden',
+        this.#base(startedAt, requestId),
+      );
     }
 
+    const body = request.body;
+    // Read once for the operation (JSON body) and the form check (token in a form body).
+    const contentType = body === undefined ? undefined : headerValues(headers, 'content-type')[0];
     let operation: McpOperation | undefined;
     let operationError: OperationError | undefined;
     try {
-      operation = parseMcpOperation(
-        {
-          httpMethod: request.method,
-          headers: request.headers,
-          ...(request.body !== undefined ? { body: request.body } : {}),
-          ...(request.json !== undefined ? { json: request.json } : {}),
-        },
+      operation = readMcpOperation(
+        { httpMethod: request.method, headers, body, json: request.json },
         this.#operationOptions,
+        contentType,
       );
     } catch (error) {
       if (!(error instanceof OperationError)) throw error;
       operationError = error;
     }
-    const opForAudit =
-      operation ??
-      (operationError?.method !== undefined
-        ? { method: operationError.method }
-        : { method: request.method.toUpperCase() });
-    const withOp = { ...base, operation: opForAudit };
-
     let token: string;
     try {
-      const query = queryOf(request.url);
-      const form = formOf(request);
       const bearer = extractBearerToken(
         {
-          headers: request.headers,
-          ...(query !== undefined ? { query } : {}),
-          ...(form !== undefined ? { form } : {}),
+          headers,
+          query: queryOf(request.url),
+          form: body === undefined ? undefined : formOf(body, contentType),
         },
         this.#bearerOptions,
       );
       if (bearer.kind === 'absent') {
-        return this.#deny(missingTokenAnswer(this.#challenge), 'missing_token', withOp);
+        return this.#deny(
+          missingTokenAnswer(this.#challenge),
+          'missing_token',
+          this.#withOp(startedAt, requestId, request.method, operation, operationError),
+        );
       }
       token = bearer.token;
     } catch (error) {
       if (error instanceof InvalidRequestError) {
-        return this.#deny(invalidRequestAnswer(this.#challenge), error.code, withOp);
+        return this.#deny(
+          invalidRequestAnswer(this.#challenge),
+          error.code,
+          this.#withOp(startedAt, requestId, request.method, operation, operationError),
+        );
       }
       if (error instanceof InvalidTokenError) {
-        return this.#deny(invalidTokenAnswer(this.#challenge, error.code), error.code, withOp);
+        return this.#deny(
+          invalidTokenAnswer(this.#challenge, error.code),
+          error.code,
+          this.#withOp(startedAt, requestId, request.method, operation, operationError),
+        );
       }
       throw error;
     }
@@ -331,7 +339,10 @@ export class ResourceServer {
     try {
       principal = await o.verifier.verify(token, this.#verifyContext);
     } catch (error) {
-      const withToken = { ...withOp, token };
+      const withToken = {
+        ...this.#withOp(startedAt, requestId, request.method, operation, operationError),
+        token,
+      };
       if (error instanceof UnavailableError) {
         return this.#deny(
           unavailableAnswer(error.code, error.retryAfter),
@@ -348,7 +359,7 @@ export class ResourceServer {
     if (operationError || !operation) {
       const e = operationError!;
       return this.#deny(jsonRpcErrorAnswer(e.status, e.rpcCode, e.code), e.code, {
-        ...withOp,
+        ...this.#withOp(startedAt, requestId, request.method, operation, operationError),
         token,
         principal,
       });
@@ -358,6 +369,17 @@ export class ResourceServer {
       now: Math.floor(this.#now() / 1000),
     });
     if (decision.kind === 'allow') {
+      // The draft's members in the order they always had, added one by one (no spreads).
+      const audit: Mutable<AuditInput> = { startedAt, requestId } as Mutable<AuditInput>;
+      if (o.audit?.route !== undefined) audit.route = o.audit.route;
+      audit.operation = operation;
+      audit.principal = principal;
+      audit.scopesRequired = decision.requiredScopes;
+      if (o.audit) {
+        audit.tokenFingerprint = this.#fingerprint(token, principal, o.audit.fingerprintKey);
+      }
+      audit.outcome = 'allow';
+      audit.reason = 'allowed';
       return {
         kind: 'allow',
         principal,
@@ -365,19 +387,15 @@ export class ResourceServer {
         requiredScopes: decision.requiredScopes,
         token,
         requestId,
-        audit: Object.freeze({
-          ...withOp,
-          principal,
-          scopesRequired: decision.requiredScopes,
-          ...(o.audit
-            ? { tokenFingerprint: this.#fingerprint(token, principal, o.audit.fingerprintKey) }
-            : {}),
-          outcome: 'allow',
-          reason: 'allowed',
-        }),
+        audit: Object.freeze(audit),
       };
     }
-    const withScopes = { ...withOp, token, principal, scopesRequired: decision.requiredScopes };
+    const withScopes = {
+      ...this.#withOp(startedAt, requestId, request.method, operation, operationError),
+      token,
+      principal,
+      scopesRequired: decision.requiredScopes,
+    };
     switch (decision.kind) {
       case 'insufficient_scope':
         return this.#deny(
@@ -412,6 +430,8 @@ export class ResourceServer {
     this.#completed.add(allow);
     const audit = this.#options.audit;
     if (!audit) return undefined;
+    // Absent options stay undefined members: buildAuditRecord skips undefined values, and this
+    // avoids a conditional spread per option.
     const record = buildAuditRecord({
       ...allow.audit,
       outcome:
@@ -420,9 +440,9 @@ export class ResourceServer {
       reason: options.reason ?? 'allowed',
       endedAt: this.#now(),
       fingerprintKey: audit.fingerprintKey,
-      ...(options.status !== undefined ? { status: options.status } : {}),
-      ...(options.upstreamStatus !== undefined ? { upstreamStatus: options.upstreamStatus } : {}),
-      ...(options.detail !== undefined ? { detail: options.detail } : {}),
+      status: options.status,
+      upstreamStatus: options.upstreamStatus,
+      detail: options.detail,
     });
     try {
       await audit.sink.write(record);
@@ -435,6 +455,28 @@ export class ResourceServer {
       }
     }
     return record;
+  }
+
+  #base(startedAt: number, requestId: string): DraftBase {
+    const route = this.#options.audit?.route;
+    return route !== undefined ? { startedAt, requestId, route } : { startedAt, requestId };
+  }
+
+  #withOp(
+    startedAt: number,
+    requestId: string,
+    httpMethod: string,
+    operation: McpOperation | undefined,
+    operationError: OperationError | undefined,
+  ): DraftBase & { operation: NonNullable<AuditInput['operation']> } {
+    return {
+      ...this.#base(startedAt, requestId),
+      operation:
+        operation ??
+        (operationError?.method !== undefined
+          ? { method: operationError.method }
+          : { method: httpMethod.toUpperCase() }),
+    };
   }
 
   #fingerprint(token: string, principal: Principal, key: string | Buffer): string {
@@ -499,17 +541,24 @@ function queryOf(url: string): URLSearchParams | undefined {
   return new URLSearchParams(url.slice(q + 1, h < 0 ? undefined : h));
 }
 
-function formOf(request: ResourceRequest): URLSearchParams | undefined {
-  if (request.body === undefined) return undefined;
-  const type = headerValues(request.headers, 'content-type')[0]
-    ?.split(';', 1)[0]
-    ?.trim()
-    .toLowerCase();
+function formOf(
+  body: Uint8Array | string,
+  contentType: string | undefined,
+): URLSearchParams | undefined {
+  if (contentType === undefined || contentType === 'application/json') return undefined;
+  const type = contentType.split(';', 1)[0]?.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') return undefined;
-  const text =
-    typeof request.body === 'string' ? request.body : Buffer.from(request.body).toString('utf8');
+  const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
   return new URLSearchParams(text);
 }
+
+interface DraftBase {
+  readonly startedAt: number;
+  readonly requestId: string;
+  readonly route?: string;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
