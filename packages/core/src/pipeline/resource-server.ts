@@ -50,6 +50,7 @@ import {
 import { decide, validatePolicy, type Policy } from '../policy/policy.js';
 import type { Principal } from '../principal/principal.js';
 import { isTokenBound } from '../principal/token-bound.js';
+import { verifyMaybeSync } from '../token/access-token-verifier.js';
 import type { AccessTokenVerifier, VerifyContext } from '../token/verifier.js';
 import { buildAuditRecord, type AuditInput } from '../audit/build.js';
 import {
@@ -337,7 +338,9 @@ export class ResourceServer {
     }
     let principal: Principal;
     try {
-      principal = await o.verifier.verify(token, this.#verifyContext);
+      // A cache hit of the built-in verifier comes back synchronously: no promise, no microtask.
+      const verified = verifyMaybeSync(o.verifier, token, this.#verifyContext);
+      principal = verified instanceof Promise ? await verified : verified;
     } catch (error) {
       const withToken = {
         ...this.#withOp(startedAt, requestId, request.method, operation, operationError),

@@ -14,7 +14,9 @@ import {
   mintToken,
   type FixtureSigner,
 } from '../token/loopback-idp.fixture.js';
-import { createResourceServer, type DenyResult } from './resource-server.js';
+import { createResourceServer, type AllowResult, type DenyResult } from './resource-server.js';
+import { InMemoryAuditSink } from '../audit/build.js';
+import { tokenFingerprint } from '../audit/record.js';
 
 const CRM = 'https://gw.example/crm/mcp';
 const NOTES = 'https://gw.example/notes/mcp';
@@ -82,4 +84,77 @@ test('row 41: the same token on two routes gets each route’s own audience and 
   assert.equal(stricter.status, 403);
   assert.equal(stricter.reason, 'insufficient_scope');
   assert.match(stricter.headers['www-authenticate']!, /scope="crm.admin"/);
+});
+
+test('the audit fingerprint kept with a cached verification equals a fresh keyed hash, and is computed again after the entry expires', async () => {
+  let clock = Date.now();
+  const issuer = idp.realm('main').issuer;
+  const expiring = createAccessTokenVerifier({
+    issuers: [
+      {
+        issuer,
+        jwksUri: idp.realm('main').jwksUri,
+        allowInsecureLoopbackHttp: true,
+        algorithms: ['ES256'],
+      },
+    ],
+    cache: { maxTtlSec: 60 },
+    now: () => clock,
+  });
+  await expiring.start();
+  try {
+    const sink = new InMemoryAuditSink();
+    const key = 'fingerprint-key-1';
+    const rs = (fingerprintKey: string) =>
+      createResourceServer({
+        resource: CRM,
+        authorizationServers: [issuer],
+        verifier: expiring,
+        policy: { default: 'deny', tools: { search: { scopes: ['crm.read'] } } },
+        audit: { sink, fingerprintKey },
+        now: () => clock,
+      });
+    const crm = rs(key);
+    const token = mintToken(signer, accessTokenClaims(issuer, CRM, { scope: 'crm.read' }));
+    const request = {
+      method: 'POST',
+      url: '/mcp',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: call('search'),
+    };
+    const allow = async (server = crm) => {
+      const result = await server.authorize(request);
+      assert.equal(result.kind, 'allow');
+      await server.complete(result as AllowResult, { status: 200 });
+      return result as AllowResult;
+    };
+    const expected = tokenFingerprint(token, key);
+    const first = await allow();
+    const second = await allow();
+    assert.equal(second.principal, first.principal, 'the second request was a cache hit');
+    clock += 61_000;
+    const third = await allow();
+    assert.notEqual(third.principal, first.principal, 'the expired entry was verified again');
+    assert.deepEqual(
+      sink.records.map((r) => r.tokenFingerprint),
+      [expected, expected, expected],
+    );
+    // Another route with another key shares the verification but not the fingerprint.
+    await allow(rs('fingerprint-key-2'));
+    assert.equal(
+      sink.records.at(-1)!.tokenFingerprint,
+      tokenFingerprint(token, 'fingerprint-key-2'),
+    );
+    // A different token never gets the first token's fingerprint.
+    const otherToken = mintToken(signer, accessTokenClaims(issuer, CRM, { scope: 'crm.read' }));
+    const other = await crm.authorize({
+      ...request,
+      headers: { ...request.headers, authorization: `Bearer ${otherToken}` },
+    });
+    await crm.complete(other as AllowResult, { status: 200 });
+    assert.equal(sink.records.at(-1)!.tokenFingerprint, tokenFingerprint(otherToken, key));
+    assert.notEqual(sink.records.at(-1)!.tokenFingerprint, expected);
+  } finally {
+    expiring.close();
+  }
 });

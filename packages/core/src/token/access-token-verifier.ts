@@ -71,6 +71,12 @@ export interface IamAccessTokenVerifier extends AccessTokenVerifier {
   close(): void;
 }
 
+/**
+ * Key of the verifier's method behind `verifyMaybeSync`. Internal to the
+ * package: neither it nor the method is exported by the index.
+ */
+const verifyCached = Symbol('verifyCached');
+
 class Verifier implements IamAccessTokenVerifier {
   readonly #registry: IssuerRegistry;
   readonly #maxTokenLength: number;
@@ -136,7 +142,21 @@ class Verifier implements IamAccessTokenVerifier {
     return runtime;
   }
 
-  async verify(token: string, context: VerifyContext): Promise<Principal> {
+  /**
+   * `verify`, but a valid cache hit (checked for this context) is returned as it is rather than
+   * in a promise, and checks that fail before any await throw rather than reject. Lets the
+   * pipeline skip a promise and a microtask per request; cache counters are the same as `verify`'s.
+   */
+  [verifyCached](token: string, context: VerifyContext): Principal | Promise<Principal> {
+    const found = this.#lookup(token, context);
+    return found.principal ?? this.#verifyUncached(token, context, found.shape, found.cacheKey);
+  }
+
+  /** Checks `verify` makes first, then the cache; `cacheKey` is '' without a cache. */
+  #lookup(
+    token: string,
+    context: VerifyContext,
+  ): { principal?: Principal; shape: ReturnType<typeof splitCompact>; cacheKey: string } {
     if (typeof context?.resource !== 'string' || context.resource.length === 0) {
       throw new Error('VerifyContext.resource must be a non-empty string');
     }
@@ -150,15 +170,7 @@ class Verifier implements IamAccessTokenVerifier {
       );
     }
     const shape = splitCompact(token);
-    if (shape === 0) return this.#verifyOpaque(token, context, undefined);
-    if (typeof shape === 'number') {
-      throw new InvalidTokenError(
-        'token_malformed',
-        shape === 4
-          ? 'JWE or multi-part tokens are not accepted'
-          : 'token does not have three segments',
-      );
-    }
+    if (typeof shape === 'number') return { shape, cacheKey: '' };
 
     const cacheKey = this.#cache ? tokenCacheKey(token) : '';
     const hit = this.#cache?.get(cacheKey);
@@ -168,10 +180,33 @@ class Verifier implements IamAccessTokenVerifier {
         const leeway = runtime.config.clockToleranceSec;
         if (hit.principal.expiresAt > this.#now() / 1000 - leeway) {
           checkAudience(hit.principal.claims.aud, context);
-          return hit.principal;
+          return { principal: hit.principal, shape, cacheKey };
         }
       }
       this.#cache?.delete(cacheKey);
+    }
+    return { shape, cacheKey };
+  }
+
+  async verify(token: string, context: VerifyContext): Promise<Principal> {
+    const found = this.#lookup(token, context);
+    return found.principal ?? this.#verifyUncached(token, context, found.shape, found.cacheKey);
+  }
+
+  async #verifyUncached(
+    token: string,
+    context: VerifyContext,
+    shape: ReturnType<typeof splitCompact>,
+    cacheKey: string,
+  ): Promise<Principal> {
+    if (shape === 0) return this.#verifyOpaque(token, context, undefined);
+    if (typeof shape === 'number') {
+      throw new InvalidTokenError(
+        'token_malformed',
+        shape === 4
+          ? 'JWE or multi-part tokens are not accepted'
+          : 'token does not have three segments',
+      );
     }
 
     const envelope = parseJwtEnvelope(token, this.#maxTokenLength);
@@ -229,6 +264,24 @@ class Verifier implements IamAccessTokenVerifier {
       subjectFallbackToClientId: true,
     });
   }
+}
+
+const builtInVerify = Verifier.prototype.verify;
+
+/**
+ * For the pipeline: `verifier.verify(token, context)`, except that when `verifier` is this
+ * module's verifier with its own `verify` (not replaced), a valid cache hit comes back as the
+ * principal itself instead of a promise. Not exported by the package.
+ */
+export function verifyMaybeSync(
+  verifier: AccessTokenVerifier,
+  token: string,
+  context: VerifyContext,
+): Principal | Promise<Principal> {
+  if (!(verifier instanceof Verifier) || verifier.verify !== builtInVerify) {
+    return verifier.verify(token, context);
+  }
+  return verifier[verifyCached](token, context);
 }
 
 /**
