@@ -31,6 +31,8 @@ export interface SpawnOptions {
   readonly cwd?: string;
   /** Wait for a first stdout line `{"port":N}` and return N. */
   readonly readPort?: boolean;
+  /** How long `stop()` waits after SIGTERM before SIGKILL, ms (default 3 000). */
+  readonly stopGraceMs?: number;
 }
 
 const running = new Set<ManagedProcess>();
@@ -89,8 +91,13 @@ export async function spawnManaged(
       running.delete(managed);
       if (exited) return;
       signalGroup(pid, 'SIGTERM');
-      const timer = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 3000));
-      if ((await Promise.race([exitPromise.then(() => 'exit' as const), timer])) === 'timeout') {
+      let graceTimer: NodeJS.Timeout | undefined;
+      const timer = new Promise<'timeout'>((resolve) => {
+        graceTimer = setTimeout(() => resolve('timeout'), options.stopGraceMs ?? 3000);
+      });
+      const outcome = await Promise.race([exitPromise.then(() => 'exit' as const), timer]);
+      clearTimeout(graceTimer);
+      if (outcome === 'timeout') {
         signalGroup(pid, 'SIGKILL');
         await exitPromise;
       }

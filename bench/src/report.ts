@@ -1,12 +1,22 @@
 /**
  * Renders a run's results as `bench/results/latest.md`: the speed table (each row as a ratio to
- * the bare Node proxy and to Apache), the correctness table, the micro-benchmarks, and a last
- * line `gateway/bare-proxy=R gateway/apache=S`.
+ * the bare Node proxy and to Apache), the latency at fixed rates, the correctness table, the
+ * micro-benchmarks, and the summary: a line `p99@2000req/s: gateway=…` when the gateway row was
+ * measured at 2 000 req/s, then the last line `gateway/bare-proxy=R gateway/apache=S`.
  */
 import { TOKEN_KIND_DESCRIPTIONS, TOKEN_KINDS } from './tokens.js';
 import type { CorrectnessCell } from './correctness.js';
 import { BASELINE_ROW_IDS } from './rows/registry.js';
-import { ratio, type BenchResults, type RowMedians, type RowResult } from './results.js';
+import {
+  ratio,
+  type BenchResults,
+  type FixedRateResult,
+  type RowMedians,
+  type RowResult,
+} from './results.js';
+
+/** The fixed rate of the gateway's latency target (p99 ≤ 2 ms at 2 000 req/s). */
+export const SUMMARY_RATE = 2000;
 
 const rps = (m: RowMedians): number => m.requestsPerSecond;
 const cpu = (m: RowMedians): number => m.cpuUsPerRequest;
@@ -30,6 +40,40 @@ export function summaryLine(results: BenchResults): string {
   const bare = ratio(gateway, byId(results, BASELINE_ROW_IDS.bareProxy), rps);
   const apache = ratio(gateway, byId(results, BASELINE_ROW_IDS.apache), rps);
   return `gateway/bare-proxy=${fixed(bare, 2)} gateway/apache=${fixed(apache, 2)}`;
+}
+
+function fixedAt(row: RowResult | undefined, rate: number): FixedRateResult | undefined {
+  return row?.fixedRate?.find((f) => f.rate === rate);
+}
+
+/**
+ * The fixed-rate summary line, e.g. `p99@2000req/s: gateway=3.41ms bare-proxy=0.80ms
+ * direct=0.41ms`: the p99 latency (median over rounds) of the cached-JWT gateway row at
+ * {@link SUMMARY_RATE}, then of the bare proxy and direct rows for reference when they were
+ * measured too. A figure gets `(N errors)` when requests failed, and `(achieved R req/s)` when
+ * the row fell more than 5 % short of the rate. Null when the gateway row was not measured at
+ * that rate.
+ */
+export function rateSummaryLine(results: BenchResults): string | null {
+  const gateway = fixedAt(byId(results, BASELINE_ROW_IDS.gateway), SUMMARY_RATE);
+  if (!gateway) return null;
+  const parts: string[] = [];
+  for (const id of [BASELINE_ROW_IDS.gateway, BASELINE_ROW_IDS.bareProxy, 'direct']) {
+    const entry = fixedAt(byId(results, id), SUMMARY_RATE);
+    if (!entry) continue;
+    const m = entry.median;
+    if (entry.status !== 'measured' || !m) {
+      parts.push(`${id}=n/a`);
+      continue;
+    }
+    const notes: string[] = [];
+    if (m.errors > 0) notes.push(`${m.errors} errors`);
+    if (m.achievedRate < 0.95 * SUMMARY_RATE) {
+      notes.push(`achieved ${fixed(m.achievedRate, 0)} req/s`);
+    }
+    parts.push(`${id}=${fixed(m.p99Ms, 2)}ms${notes.length > 0 ? `(${notes.join(', ')})` : ''}`);
+  }
+  return `p99@${SUMMARY_RATE}req/s: ${parts.join(' ')}`;
 }
 
 /** Why the summary line has `n/a` in it, or null when it has none. */
@@ -103,6 +147,54 @@ function speedTable(results: BenchResults): string[] {
   return lines;
 }
 
+/** One line of text that cannot break a Markdown table cell (e.g. a child's error output). */
+function cellSafe(text: string): string {
+  return text.replace(/\s+/g, ' ').replace(/\|/g, '\\|').slice(0, 300);
+}
+
+function fixedRateTable(results: BenchResults): string[] {
+  const rates = [
+    ...new Set(results.rows.flatMap((row) => (row.fixedRate ?? []).map((f) => f.rate))),
+  ].sort((a, b) => a - b);
+  const lines = [
+    '| Row | target req/s | achieved req/s | p50 ms | p90 ms | p99 ms | max ms | errors | CPU µs/req | generator lag p99 ms | p99 ms per round |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const rate of rates) {
+    for (const row of results.rows) {
+      const entry = fixedAt(row, rate);
+      if (!entry) continue;
+      const m = entry.median;
+      if (entry.status !== 'measured' || !m) {
+        lines.push(
+          `| ${row.title} | ${rate} | failed: ${cellSafe(entry.reason ?? '')} |  |  |  |  |  |  |  |  |`,
+        );
+        continue;
+      }
+      lines.push(
+        [
+          '',
+          row.title,
+          String(rate),
+          fixed(m.achievedRate, 0),
+          fixed(m.p50Ms, 2),
+          fixed(m.p90Ms, 2),
+          fixed(m.p99Ms, 2),
+          fixed(m.maxMs, 2),
+          String(m.errors),
+          fixed(m.cpuUsPerRequest, 1),
+          fixed(m.sendLagP99Ms, 2),
+          entry.rounds.map((r) => fixed(r.p99Ms, 2)).join(' / '),
+          '',
+        ]
+          .join(' | ')
+          .trim(),
+      );
+    }
+  }
+  return lines;
+}
+
 function correctnessTable(results: BenchResults): string[] {
   const lines = [
     `| Row | ${TOKEN_KINDS.join(' | ')} | wrongly accepted |`,
@@ -124,6 +216,27 @@ function correctnessTable(results: BenchResults): string[] {
   return lines;
 }
 
+function fixedRateSection(results: BenchResults): string[] {
+  const measured = results.rows.some((row) => (row.fixedRate ?? []).length > 0);
+  const out = ['## Latency at a fixed rate', ''];
+  if (!measured) {
+    out.push(
+      results.options.rates && results.options.rates.length === 0
+        ? 'Not run (`--no-rate`).'
+        : 'Not run (no selected row was measured at a fixed rate).',
+      '',
+    );
+    return out;
+  }
+  out.push(
+    `Open loop: the bench's paced generator sends requests on a schedule fixed in advance (request i at i / rate), over up to ${results.options.connections} keep-alive connections, whatever the answers do; 1 s at the rate first, not counted. Latency runs from each request's scheduled send time to the end of its answer, so a stall is charged to every request it delays (corrected for coordinated omission); 2xx answers only, everything else is an error. "generator lag" is how late the generator itself sent (its own share of the latencies). Medians over rounds; CPU µs/req is the row's own processes, warm-up included.`,
+    '',
+    ...fixedRateTable(results),
+    '',
+  );
+  return out;
+}
+
 /** The whole latest.md. */
 export function renderMarkdown(results: BenchResults): string {
   const o = results.options;
@@ -133,6 +246,11 @@ export function renderMarkdown(results: BenchResults): string {
     `Date: ${results.date}. Machine: ${results.machine.cpus} CPU(s), ${results.machine.cpuModel}; Node ${results.machine.node}; ${results.machine.os}.`,
     `Load: ${results.loadGenerator}, ${o.connections} connections, ${o.rounds} round(s) of ${o.durationS} s per row, rows interleaved; medians over rounds.`,
     `Pinning: ${results.pinning}.`,
+    ...(o.cpuProfDir
+      ? [
+          `Profiled: the Node server rows ran under \`node --cpu-prof\` (profiles in ${o.cpuProfDir}/<row>); their figures include the profiler's overhead.`,
+        ]
+      : []),
     'Every request: MCP JSON-RPC `tools/call` POST with a Bearer token to the fixed-answer upstream (through the row).',
     'See bench/README.md for what each row is and how to read the tables.',
     '',
@@ -142,6 +260,7 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     ...speedTable(results),
     '',
+    ...fixedRateSection(results),
     '## Correctness',
     '',
     'Each row receives the same tokens once; a 2xx answer counts as accepted. **ACCEPTED** marks a bad token the row let through. The direct and bare-proxy rows check nothing, by design.',
@@ -165,7 +284,16 @@ export function renderMarkdown(results: BenchResults): string {
     }
   }
   const caveat = summaryCaveat(results);
+  const rateLine = rateSummaryLine(results);
   out.push('## Summary', '');
+  if (rateLine) {
+    out.push(
+      `p99 latency at ${SUMMARY_RATE} req/s (fixed rate, from the scheduled send time; median over rounds) of the cached-JWT gateway row, and of the bare proxy and direct rows when measured:`,
+      '',
+      rateLine,
+      '',
+    );
+  }
   out.push(
     caveat
       ? `Throughput ratios of the cached-JWT gateway row; n/a because ${caveat}.`

@@ -34,6 +34,48 @@ export interface RowMedians {
   readonly errors: number;
 }
 
+/** One fixed-rate (open-loop) round of one row; latency from the scheduled send time. */
+export interface FixedRateRound {
+  readonly round: number;
+  /** Requests scheduled in the measured window, answered with a 2xx, and the rest. */
+  readonly scheduled: number;
+  readonly completed: number;
+  readonly errors: number;
+  readonly durationS: number;
+  readonly achievedRate: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** How late the generator itself sent, p99, ms (its own share of the latencies). */
+  readonly sendLagP99Ms: number;
+  /** CPU µs per request of the row's processes over the run (warm-up included). */
+  readonly cpuUsPerRequest: number;
+}
+
+/** Medians over the fixed-rate rounds of one row at one rate. */
+export interface FixedRateMedians {
+  readonly achievedRate: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly sendLagP99Ms: number;
+  readonly cpuUsPerRequest: number;
+  /** Total over the rounds. */
+  readonly errors: number;
+}
+
+/** One row at one fixed rate. */
+export interface FixedRateResult {
+  /** Total requests per second asked for. */
+  readonly rate: number;
+  status: 'measured' | 'failed';
+  reason?: string;
+  rounds: FixedRateRound[];
+  median?: FixedRateMedians;
+}
+
 /** Everything about one row. */
 export interface RowResult {
   readonly id: string;
@@ -48,6 +90,8 @@ export interface RowResult {
   correctness: CorrectnessCell[];
   rounds: RoundResult[];
   median?: RowMedians;
+  /** Latency at fixed rates (absent when the row was not measured that way). */
+  fixedRate?: FixedRateResult[];
 }
 
 /** A whole run. */
@@ -64,6 +108,10 @@ export interface BenchResults {
     readonly rounds: number;
     readonly connections: number;
     readonly rows: readonly string[] | null;
+    /** Fixed rates of the latency measurement (absent in results of older runs). */
+    readonly rates?: readonly number[];
+    /** Where CPU profiles were written, when the run was profiled. */
+    readonly cpuProfDir?: string | null;
   };
   readonly loadGenerator: string;
   /** CPU placement, e.g. `server under test: cpu 0; generator: cpu 1; upstream: cpu 1`. */
@@ -95,6 +143,28 @@ export function mediansOf(rounds: readonly RoundResult[]): RowMedians | undefine
     p99Ms: median(rounds.map((r) => r.p99Ms)),
     cpuUsPerRequest: median(rounds.map((r) => r.cpuUsPerRequest)),
     upstreamCpuUsPerRequest: upstream.length > 0 ? median(upstream) : null,
+    errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+  };
+}
+
+/** Medians over fixed-rate `rounds` (errors summed); undefined when there are none. */
+export function fixedRateMediansOf(
+  rounds: readonly FixedRateRound[],
+): FixedRateMedians | undefined {
+  if (rounds.length === 0) return undefined;
+  // A round without a single 2xx answer has no percentiles: the median is then n/a too.
+  const of = (pick: (r: FixedRateRound) => number): number => {
+    const values = rounds.map(pick);
+    return values.some((v) => Number.isNaN(v)) ? Number.NaN : median(values);
+  };
+  return {
+    achievedRate: of((r) => r.achievedRate),
+    p50Ms: of((r) => r.p50Ms),
+    p90Ms: of((r) => r.p90Ms),
+    p99Ms: of((r) => r.p99Ms),
+    maxMs: of((r) => r.maxMs),
+    sendLagP99Ms: of((r) => r.sendLagP99Ms),
+    cpuUsPerRequest: of((r) => r.cpuUsPerRequest),
     errors: rounds.reduce((sum, r) => sum + r.errors, 0),
   };
 }

@@ -6,11 +6,13 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { availableParallelism, cpus, release, tmpdir, type } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkCorrectness } from './correctness.js';
 import { startFixtureIssuer, type FixtureIssuer } from './fixtures/issuer.js';
 import { autocannonGenerator } from './load/autocannon.js';
+import { runPaced } from './load/paced.js';
+import { plannedRequests } from './load/pacing.js';
 import type { LoadGenerator } from './load/types.js';
 import { wrkGenerator } from './load/wrk.js';
 import {
@@ -34,8 +36,16 @@ import {
   waitForPort,
   withDescendants,
 } from './processes.js';
-import { renderMarkdown, summaryLine } from './report.js';
-import { mediansOf, type BenchResults, type RoundResult, type RowResult } from './results.js';
+import { rateSummaryLine, renderMarkdown, summaryLine } from './report.js';
+import {
+  fixedRateMediansOf,
+  mediansOf,
+  type BenchResults,
+  type FixedRateResult,
+  type FixedRateRound,
+  type RoundResult,
+  type RowResult,
+} from './results.js';
 import { SERVERS_MAIN } from './rows/node-servers.js';
 import { selectRows } from './rows/registry.js';
 import type { BenchContext, BenchRow, RunningRow } from './rows/types.js';
@@ -48,6 +58,12 @@ const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const RESULTS_DIR = join(BENCH_DIR, 'results');
 const MICRO_TIMEOUT_MS = 240_000;
 const WARMUP_S = 1;
+/** Seconds at the fixed rate before each measured fixed-rate window (not counted). */
+const RATE_WARMUP_S = 1;
+/** Seconds after which an unanswered request of a fixed-rate run counts as an error. */
+const RATE_TIMEOUT_S = 10;
+/** Grace between SIGTERM and SIGKILL for a profiled process: it writes its profile on exit. */
+const PROFILED_STOP_GRACE_MS = 30_000;
 
 /** The temp dir to remove if the run is interrupted (null once handled or when kept). */
 let tempToRemoveOnSignal: string | null = null;
@@ -116,6 +132,7 @@ async function main(): Promise<number> {
   try {
     options = parseOptions(process.argv.slice(2));
     rows = selectRows(options.rows);
+    if (options.rateRows) selectRows(options.rateRows); // unknown ids are an error
   } catch (error) {
     log(error instanceof Error ? error.message : String(error));
     return 2;
@@ -134,6 +151,8 @@ async function main(): Promise<number> {
   let issuer: FixtureIssuer | null = null;
   const started: Started[] = [];
   log(`temp dir ${tempRoot}; load generator ${generator.name}; pinning: ${place.description}`);
+  const cpuProfDir = options.cpuProfDir === null ? null : resolve(options.cpuProfDir);
+  if (cpuProfDir) log(`CPU profiles of the Node server rows go to ${cpuProfDir}/<row>`);
 
   try {
     issuer = await startFixtureIssuer({ audience: BENCH_AUDIENCE, scope: VALID_TOKEN_SCOPE });
@@ -161,7 +180,13 @@ async function main(): Promise<number> {
       const result = results[index] as RowResult;
       const dir = join(tempRoot, row.id);
       mkdirSync(dir, { mode: 0o755 });
-      const ctx = makeContext(issuer, upstreamUrl, dir, place.server);
+      let nodeArgs: string[] = [];
+      if (cpuProfDir) {
+        const profDir = join(cpuProfDir, row.id);
+        mkdirSync(profDir, { recursive: true });
+        nodeArgs = ['--cpu-prof', '--cpu-prof-dir', profDir];
+      }
+      const ctx = makeContext(issuer, upstreamUrl, dir, place.server, nodeArgs);
       const availability = await row.availability(ctx);
       if (!availability.available) {
         result.reason = availability.reason;
@@ -248,6 +273,57 @@ async function main(): Promise<number> {
       if (s.result.status === 'measured' && !s.result.median) s.result.status = 'failed';
     }
 
+    // Latency at fixed rates (open loop, paced generator): rows and rates interleaved within
+    // each round, like the saturation rounds; medians over rounds.
+    const rateRows = started.filter(
+      (s) =>
+        s.result.status === 'measured' &&
+        (options.rateRows === null || options.rateRows.includes(s.row.id)),
+    );
+    if (options.rates.length > 0 && rateRows.length > 0) {
+      log(
+        `fixed-rate latency at ${options.rates.join(', ')} req/s on ${rateRows.map((s) => s.row.id).join(', ')}`,
+      );
+    }
+    const fixed = new Map<Started, FixedRateResult[]>();
+    for (const s of rateRows) {
+      const perRate = options.rates.map((rate): FixedRateResult => ({
+        rate,
+        status: 'measured',
+        rounds: [],
+      }));
+      if (perRate.length > 0) {
+        fixed.set(s, perRate);
+        s.result.fixedRate = perRate;
+      }
+    }
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const [rateIndex, rate] of options.rates.entries()) {
+        for (const s of rateRows) {
+          const entry = fixed.get(s)?.[rateIndex];
+          if (!entry || entry.status !== 'measured') continue;
+          try {
+            const r = await fixedRateOnce(s, rate, options, place);
+            entry.rounds.push({ ...r, round });
+            log(
+              `fixed rate ${rate} req/s, round ${round}/${options.rounds} ${s.row.id}: ${r.achievedRate.toFixed(0)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, max ${r.maxMs.toFixed(2)} ms${r.errors ? `, ${r.errors} errors` : ''}`,
+            );
+          } catch (error) {
+            entry.status = 'failed';
+            entry.reason = error instanceof Error ? error.message : String(error);
+            keepTemp = true;
+            log(`${s.row.id}: fixed rate ${rate} req/s failed in round ${round} — ${entry.reason}`);
+          }
+        }
+      }
+    }
+    for (const perRate of fixed.values()) {
+      for (const entry of perRate) {
+        entry.median = fixedRateMediansOf(entry.rounds);
+        if (entry.status === 'measured' && !entry.median) entry.status = 'failed';
+      }
+    }
+
     const cpuInfo = cpus();
     const output: BenchResults = {
       date: new Date().toISOString(),
@@ -262,6 +338,8 @@ async function main(): Promise<number> {
         rounds: options.rounds,
         connections: options.connections,
         rows: options.rows,
+        rates: options.rates,
+        cpuProfDir,
       },
       loadGenerator: generator.name,
       pinning: place.description,
@@ -270,8 +348,10 @@ async function main(): Promise<number> {
       micro: [],
     };
 
+    if (cpuProfDir) log('stopping the rows (profiled processes write their profiles on exit)');
     for (const s of started) await s.running.stop().catch(() => undefined);
     await stopAllProcesses();
+    if (cpuProfDir) log(`CPU profiles: ${cpuProfDir}/<row>/*.cpuprofile`);
     await issuer.close();
     issuer = null;
 
@@ -283,6 +363,8 @@ async function main(): Promise<number> {
     writeFileSync(join(RESULTS_DIR, `${base}.json`), `${JSON.stringify(output, null, 2)}\n`);
     writeFileSync(join(RESULTS_DIR, `${base}.md`), renderMarkdown(output));
     log(`wrote ${join(RESULTS_DIR, `${base}.md`)} and ${base}.json`);
+    const rateLine = rateSummaryLine(output);
+    if (rateLine) console.log(rateLine);
     console.log(summaryLine(output));
     return 0;
   } finally {
@@ -299,6 +381,7 @@ function makeContext(
   upstreamUrl: string,
   tempDir: string,
   serverCpus: string | null,
+  nodeArgs: readonly string[],
 ): BenchContext {
   return {
     issuer,
@@ -309,6 +392,7 @@ function makeContext(
     mcpPath: MCP_PATH,
     tempDir,
     serverCpus,
+    nodeArgs,
     repoRoot: REPO_ROOT,
     spawnServer: (name, command, args, opts) =>
       spawnManaged(command, args, {
@@ -316,10 +400,63 @@ function makeContext(
         cpus: serverCpus,
         env: opts?.env,
         readPort: opts?.readPort,
+        stopGraceMs: nodeArgs.length > 0 ? PROFILED_STOP_GRACE_MS : undefined,
       }),
     freePort,
     waitForPort: (port, proc) => waitForPort(port, proc),
     log,
+  };
+}
+
+/** The tokens for one load run of `expectedRequests` requests (a pool for uncached rows). */
+async function tokensFor(s: Started, expectedRequests: number): Promise<string[]> {
+  const tokens = s.row.loadTokens
+    ? await s.row.loadTokens(s.ctx, expectedRequests)
+    : [(await s.row.token('valid', s.ctx)) as string];
+  if (tokens.length === 0 || tokens.some((t) => typeof t !== 'string' || t.length === 0)) {
+    throw new Error('the row gave no valid token for the load');
+  }
+  return tokens;
+}
+
+/** One fixed-rate run on one row (paced generator), with the CPU time of its processes. */
+async function fixedRateOnce(
+  s: Started,
+  rate: number,
+  options: BenchOptions,
+  place: Placement,
+): Promise<Omit<FixedRateRound, 'round'>> {
+  const tokens = await tokensFor(s, plannedRequests(rate, RATE_WARMUP_S + options.durationS));
+  const before = cpuTicks(withDescendants(s.running.pids()));
+  const r = await runPaced({
+    url: s.running.url,
+    tokens,
+    body: TOOLS_CALL_BODY,
+    headers: MCP_REQUEST_HEADERS,
+    connections: options.connections,
+    durationS: options.durationS,
+    cpus: place.generator,
+    workDir: s.ctx.tempDir,
+    rate,
+    warmupS: RATE_WARMUP_S,
+    timeoutS: RATE_TIMEOUT_S,
+  });
+  const after = cpuTicks(withDescendants(s.running.pids()));
+  let ticks = 0;
+  for (const [pid, t] of after) ticks += t - (before.get(pid) ?? 0);
+  const cpuUs = (ticks * 1e6) / clockTicksPerSecond();
+  return {
+    scheduled: r.scheduled,
+    completed: r.completed,
+    errors: r.errors,
+    durationS: r.durationS,
+    achievedRate: r.achievedRate,
+    p50Ms: r.p50Ms,
+    p90Ms: r.p90Ms,
+    p99Ms: r.p99Ms,
+    maxMs: r.maxMs,
+    sendLagP99Ms: r.sendLagP99Ms,
+    cpuUsPerRequest: cpuUs / Math.max(1, r.sentTotal),
   };
 }
 
@@ -333,12 +470,7 @@ async function loadOnce(
   expectedRequests: number,
   upstreamPid: number,
 ): Promise<Omit<RoundResult, 'round'>> {
-  const tokens = s.row.loadTokens
-    ? await s.row.loadTokens(s.ctx, expectedRequests)
-    : [(await s.row.token('valid', s.ctx)) as string];
-  if (tokens.length === 0 || tokens.some((t) => typeof t !== 'string' || t.length === 0)) {
-    throw new Error('the row gave no valid token for the load');
-  }
+  const tokens = await tokensFor(s, expectedRequests);
   const isDirect = s.row.id === 'direct';
   const before = cpuTicks(withDescendants(s.running.pids()));
   const upstreamBefore = cpuTicks([upstreamPid]).get(upstreamPid) ?? 0;

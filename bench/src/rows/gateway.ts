@@ -64,6 +64,7 @@ async function startGatewayRow(ctx: BenchContext, opaque: boolean): Promise<Runn
   const config = join(ctx.tempDir, `gateway-${opaque ? 'opaque' : 'jwt'}.yaml`);
   writeFileSync(config, gatewayYaml(ctx, port, opaque));
   const { process: gw } = await ctx.spawnServer('gateway', process.execPath, [
+    ...ctx.nodeArgs,
     cliPath(ctx),
     'gateway',
     '--config',

@@ -16,7 +16,7 @@ async function startNodeServer(
   const { process: proc, port } = await ctx.spawnServer(
     name,
     process.execPath,
-    [SERVERS_MAIN, ...args],
+    [...ctx.nodeArgs, SERVERS_MAIN, ...args],
     { readPort: true },
   );
   return {

@@ -24,6 +24,12 @@ export interface BenchContext {
   readonly tempDir: string;
   /** CPU list (taskset syntax) the server under test must run on, or null when not pinning. */
   readonly serverCpus: string | null;
+  /**
+   * Extra `node` flags for the row's Node server processes, before the script (e.g.
+   * `--cpu-prof --cpu-prof-dir DIR/<row>` under `--cpu-prof`); empty normally. Rows that run
+   * another program ignore it.
+   */
+  readonly nodeArgs: readonly string[];
   /** Root of the repository (for `packages/gateway/dist/...`). */
   readonly repoRoot: string;
   /**

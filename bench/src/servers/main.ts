@@ -19,10 +19,12 @@ async function main(): Promise<void> {
     console.error('usage: main.js fixed-upstream | bare-proxy <upstream-origin>');
     process.exit(2);
   }
-  process.stdout.write(`${JSON.stringify({ port })}\n`);
-  // Exit promptly on stop so CPU figures are not disturbed by a slow shutdown.
+  // Exit promptly on stop so CPU figures are not disturbed by a slow shutdown; through
+  // process.exit, so that `node --cpu-prof` writes its profile. Installed before the port is
+  // announced: the harness may stop the process as soon as it reads that line.
   process.on('SIGTERM', () => process.exit(0));
   process.on('SIGINT', () => process.exit(0));
+  process.stdout.write(`${JSON.stringify({ port })}\n`);
 }
 
 void main();
