@@ -674,7 +674,8 @@ class RequestContext {
   cors: Record<string, string> = NO_CORS;
   #inFlightRoute: string | undefined;
   #controller: UpstreamAbort | undefined;
-  #streaming: { answer: UpstreamResponse; expiry: NodeJS.Timeout | undefined } | undefined;
+  #answer: UpstreamResponse | undefined;
+  #expiry: NodeJS.Timeout | undefined;
 
   constructor(
     req: IncomingMessage,
@@ -717,11 +718,13 @@ class RequestContext {
   }
 
   #releaseStream(): void {
-    const streaming = this.#streaming;
-    if (!streaming) return;
-    clearTimeout(streaming.expiry);
-    const body = streaming.answer.body;
-    if (!body.readableEnded && !body.destroyed) streaming.answer.discard();
+    const answer = this.#answer;
+    if (!answer) return;
+    this.#answer = undefined;
+    if (this.#expiry) clearTimeout(this.#expiry);
+    // An answer sent through sendTo ignores discard() once its body is complete.
+    if (answer.sendTo) answer.discard();
+    else if (!answer.body.readableEnded && !answer.body.destroyed) answer.discard();
   }
 
   /** The gateway's own X-Forwarded-* values for this request. */
@@ -824,16 +827,16 @@ class RequestContext {
    * resumes with `Last-Event-ID`, so no stream outlives the authorization it was opened with.
    */
   stream(answer: UpstreamResponse, expiresAt?: number): void {
-    const body = answer.body;
+    const res = this.res;
     // answer.headers is already a fresh, filtered copy: merge CORS into it only when there is any.
-    this.res.writeHead(
+    res.writeHead(
       answer.status,
       this.cors === NO_CORS ? answer.headers : { ...answer.headers, ...this.cors },
     );
-    const type = String(answer.headers['content-type'] ?? '');
+    const type = answer.headers['content-type'];
     let expiry: NodeJS.Timeout | undefined;
-    if (type.startsWith('text/event-stream')) {
-      this.res.flushHeaders();
+    if (typeof type === 'string' && type.startsWith('text/event-stream')) {
+      res.flushHeaders();
       if (expiresAt !== undefined) {
         const ms = Math.max(0, expiresAt * 1000 - Date.now());
         expiry = setTimeout(
@@ -842,9 +845,14 @@ class RequestContext {
               { requestId: this.trace.traceId, route: this.route },
               'token expired; ending stream',
             );
-            body.unpipe(this.res);
-            this.res.end();
-            answer.discard();
+            if (answer.sendTo) {
+              answer.discard();
+              res.end();
+            } else {
+              answer.body.unpipe(res);
+              res.end();
+              answer.discard();
+            }
           },
           Math.min(ms, 2 ** 31 - 1),
         );
@@ -852,12 +860,21 @@ class RequestContext {
       }
     }
     this.#done(answer.status);
+    this.#answer = answer;
+    this.#expiry = expiry;
+    if (res.closed) {
+      this.#releaseStream();
+      return;
+    }
+    if (answer.sendTo) {
+      answer.sendTo(res);
+      return;
+    }
+    const body = answer.body;
     body.on('error', () => {
-      if (!this.res.writableEnded) this.res.destroy();
+      if (!res.writableEnded) res.destroy();
     });
-    this.#streaming = { answer, expiry };
-    if (this.res.closed) this.#releaseStream();
-    body.pipe(this.res);
+    body.pipe(res);
   }
 
   #done(status: number): void {

@@ -6,6 +6,8 @@ import { strict as assert } from 'node:assert';
 import { request as httpRequest } from 'node:http';
 import { describe, test } from 'node:test';
 import { Gateway } from '../server/server.js';
+import { HttpUpstream } from './http.js';
+import { UpstreamAbort } from './types.js';
 import {
   answerJson,
   captureLogs,
@@ -267,6 +269,132 @@ describe('HTTP upstream', () => {
         await closed;
       });
     } finally {
+      await up.close();
+    }
+  });
+
+  test('a client that goes away mid-stream cancels the upstream request', async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('id: 1\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{}}\n\n');
+      res.on('close', () => upstreamClosed()); // the upstream itself never ends the stream
+    });
+    try {
+      await withGateway(new TestGuard(), up.url, async (base) => {
+        const url = new URL(base);
+        await new Promise<void>((resolve, reject) => {
+          const req = httpRequest(
+            {
+              host: url.hostname,
+              port: url.port,
+              method: 'GET',
+              path: '/crm/mcp',
+              headers: { authorization: `Bearer ${TOKEN}`, accept: 'text/event-stream' },
+            },
+            (res) => {
+              res.once('data', () => {
+                req.destroy();
+                resolve();
+              });
+            },
+          );
+          req.on('error', () => undefined);
+          req.on('close', () => resolve());
+          req.setTimeout(5000, () => reject(new Error('no event')));
+          req.end();
+        });
+        await closed;
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('a large answer to a slow client pauses the upstream instead of piling up in the gateway', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    const total = 64 * 1024 * 1024;
+    let written = 0;
+    let writtenWhileClientPaused = 0;
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total });
+      const more = (): void => {
+        while (written < total) {
+          written += chunk.length;
+          if (!res.write(chunk)) {
+            res.once('drain', more);
+            return;
+          }
+        }
+        res.end();
+      };
+      more();
+    });
+    try {
+      await withGateway(new TestGuard(), up.url, async (base) => {
+        const url = new URL(base);
+        const received = await new Promise<number>((resolve, reject) => {
+          const req = httpRequest(
+            {
+              host: url.hostname,
+              port: url.port,
+              method: 'GET',
+              path: '/crm/mcp',
+              headers: { authorization: `Bearer ${TOKEN}` },
+            },
+            (res) => {
+              let size = 0;
+              res.pause();
+              setTimeout(() => {
+                writtenWhileClientPaused = written;
+                res.on('data', (c: Buffer) => (size += c.length));
+                res.on('end', () => resolve(size));
+                res.resume();
+              }, 300);
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        });
+        assert.equal(received, total, 'the whole answer arrives');
+        assert.ok(
+          writtenWhileClientPaused < total / 2,
+          `the upstream was held back while the client did not read (${writtenWhileClientPaused} bytes written)`,
+        );
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('HttpUpstream answers can still be read as a stream (body)', async () => {
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('id: 1\ndata: one\n\n');
+      setTimeout(() => res.end('id: 2\ndata: two\n\n'), 20);
+    });
+    const upstream = new HttpUpstream({ url: up.url });
+    try {
+      const answer = await upstream.forward({
+        method: 'POST',
+        query: '',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from('{}'),
+        subject: 'alice',
+        requestId: 'r1',
+        signal: new UpstreamAbort(),
+      });
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers['content-type'], 'text/event-stream');
+      const chunks: Buffer[] = [];
+      for await (const c of answer.body) chunks.push(c as Buffer);
+      assert.equal(
+        Buffer.concat(chunks).toString('utf8'),
+        'id: 1\ndata: one\n\nid: 2\ndata: two\n\n',
+      );
+    } finally {
+      await upstream.close();
       await up.close();
     }
   });

@@ -1,16 +1,21 @@
 /**
  * Streamable HTTP upstream: forwards POST, GET and DELETE to one MCP endpoint through a keep-alive
- * undici `Pool`, and hands the answer back as a stream (JSON or SSE) without buffering it, except
- * when list results must be rewritten.
+ * undici `Pool`, and hands the answer back without buffering it, except when list results must be
+ * rewritten.
+ *
+ * The exchange runs on undici's `dispatch` handler API rather than `request`: the answer's chunks
+ * go straight from the upstream socket into the client's response (`UpstreamResponse.sendTo`),
+ * with the upstream paused while the client's response is full. No `Readable` sits in between
+ * unless a caller asks for `body` (list filtering of SSE streams, tests, embedders).
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
-import { Pool } from 'undici';
-import { filterJsonBody, SseListFilter } from '../lists/filter.js';
+import { pipeline, Readable, type Writable } from 'node:stream';
+import { Pool, type Dispatcher } from 'undici';
+import { filterJsonBody, SseListFilter, type ListFilterContext } from '../lists/filter.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import {
   UpstreamError,
   type Upstream,
+  type UpstreamAbortSignal,
   type UpstreamRequest,
   type UpstreamResponse,
 } from './types.js';
@@ -38,6 +43,23 @@ function errorCode(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** The error the caller sees when the upstream could not be asked or did not answer. */
+function requestFailure(error: Error): UpstreamError {
+  const code = errorCode(error);
+  if (code && TIMEOUT_CODES.has(code))
+    return new UpstreamError('upstream_timeout', `upstream did not answer in time (${code})`, {
+      cause: error,
+    });
+  return new UpstreamError('upstream_unavailable', `upstream unreachable (${code ?? 'error'})`, {
+    cause: error,
+  });
+}
+
+const noop = (): void => undefined;
+
+/** Chunks held for a client that is not attached yet (the audit record is being written). */
+const HELD_BYTES_LIMIT = 64 * 1024;
 
 /**
  * Forwards requests to one Streamable HTTP MCP endpoint.
@@ -67,101 +89,292 @@ export class HttpUpstream implements Upstream {
     });
   }
 
-  async forward(request: UpstreamRequest): Promise<UpstreamResponse> {
-    const path = this.#url.pathname + (request.query ? `?${request.query}` : '');
-    const headers = upstreamRequestHeaders(request.headers, {
-      token: request.token,
-      forwarded: request.forwarded,
-    });
-    let answer: Awaited<ReturnType<Pool['request']>>;
-    try {
-      answer = await this.#pool.request({
-        path,
-        method: request.method as 'GET' | 'POST' | 'DELETE',
-        headers,
-        body: request.body,
-        // undici takes any EventTarget-like signal (it checks for addEventListener at run time).
-        signal: request.signal as AbortSignal,
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: 0,
-      });
-    } catch (error) {
-      if (request.signal.aborted) throw error;
-      const code = errorCode(error);
-      if (code && TIMEOUT_CODES.has(code))
-        throw new UpstreamError('upstream_timeout', `upstream did not answer in time (${code})`, {
-          cause: error,
-        });
-      throw new UpstreamError('upstream_unavailable', `upstream unreachable (${code ?? 'error'})`, {
-        cause: error,
-      });
-    }
-
-    const raw = answer.headers as Record<string, string | string[] | undefined>;
-    const contentType = String(raw['content-type'] ?? '').toLowerCase();
-    const body = answer.body;
-    const discard = (): void => {
-      body.on('error', () => undefined); // destroying an unread undici body emits an abort error
-      body.destroy();
-    };
-    const ok = answer.statusCode >= 200 && answer.statusCode < 300;
-    const list = request.list;
-
-    if (list && ok && contentType.startsWith('application/json')) {
-      const text = await this.#readCapped(body);
-      const rewritten = filterJsonBody(text, list);
-      return {
-        status: answer.statusCode,
-        headers: clientResponseHeaders(raw, { bodyRewritten: true }),
-        body: Readable.from([Buffer.from(rewritten)]),
-        discard: () => undefined,
-      };
-    }
-    if (list && ok && contentType.startsWith('text/event-stream')) {
-      const filtered = new SseListFilter(list);
-      pipeline(body, filtered, () => undefined);
-      return {
-        status: answer.statusCode,
-        headers: clientResponseHeaders(raw, { bodyRewritten: true }),
-        body: filtered,
-        discard: () => {
-          discard();
-          filtered.on('error', () => undefined);
-          filtered.destroy();
+  forward(request: UpstreamRequest): Promise<UpstreamResponse> {
+    const signal = request.signal;
+    // An aborted signal rejects with its reason before anything is sent (as undici's request does).
+    if (signal.aborted) return Promise.reject(signal.reason ?? new Error('aborted'));
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      const call = new UpstreamCall(resolve, reject, signal, request.list, this.#maxFiltered);
+      this.#pool.dispatch(
+        {
+          path: request.query ? `${this.#url.pathname}?${request.query}` : this.#url.pathname,
+          method: request.method as Dispatcher.HttpMethod,
+          headers: upstreamRequestHeaders(request.headers, {
+            token: request.token,
+            forwarded: request.forwarded,
+          }),
+          body: request.body ?? null,
+          headersTimeout: this.#timeoutMs,
+          bodyTimeout: 0,
         },
-      };
-    }
-    return {
-      status: answer.statusCode,
-      headers: clientResponseHeaders(raw),
-      body,
-      discard,
-    };
-  }
-
-  async #readCapped(body: Readable): Promise<string> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of body) {
-        const buf = chunk as Buffer;
-        size += buf.length;
-        if (size > this.#maxFiltered) {
-          body.destroy();
-          throw new UpstreamError('upstream_error', 'upstream list answer too large to filter');
-        }
-        chunks.push(buf);
-      }
-    } catch (error) {
-      if (error instanceof UpstreamError) throw error;
-      throw new UpstreamError('upstream_unavailable', 'upstream answer broke off', {
-        cause: error,
-      });
-    }
-    return Buffer.concat(chunks).toString('utf8');
+        call,
+      );
+    });
   }
 
   async close(): Promise<void> {
     await this.#pool.close();
   }
+}
+
+/**
+ * One upstream exchange: undici's dispatch handler and, once the status and headers are in, the
+ * `UpstreamResponse` handed to the gateway. Body chunks that arrive before the gateway attaches the
+ * client (`sendTo`) are held, up to {@link HELD_BYTES_LIMIT} before the upstream is paused; a small
+ * JSON answer is usually complete by then and goes out with the headers in one write.
+ */
+class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamResponse {
+  status = 0;
+  headers: UpstreamResponse['headers'] = {};
+  #resolve: ((answer: UpstreamResponse) => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
+  readonly #signal: UpstreamAbortSignal;
+  readonly #list: ListFilterContext | undefined;
+  readonly #maxFiltered: number;
+  #controller: Dispatcher.DispatchController | undefined;
+  /** The answer is a list answer read whole (to be filtered) rather than streamed. */
+  #collect = false;
+  #held: Buffer[] = [];
+  #heldBytes = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #discarded = false;
+  #out: Writable | undefined;
+  #waitingDrain = false;
+  #readable: Readable | undefined;
+
+  constructor(
+    resolve: (answer: UpstreamResponse) => void,
+    reject: (error: unknown) => void,
+    signal: UpstreamAbortSignal,
+    list: ListFilterContext | undefined,
+    maxFiltered: number,
+  ) {
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#signal = signal;
+    this.#list = list;
+    this.#maxFiltered = maxFiltered;
+    signal.addEventListener('abort', this.#onAbort);
+  }
+
+  readonly #onAbort = (): void => {
+    const reason = this.#signal.reason ?? new Error('aborted');
+    // Not yet started: onRequestStart aborts it. Started: undici reports it to onResponseError.
+    this.#controller?.abort(reason instanceof Error ? reason : new Error(String(reason)));
+  };
+
+  readonly #onDrain = (): void => {
+    this.#waitingDrain = false;
+    this.#controller?.resume();
+  };
+
+  // ---- undici's dispatch handler ----
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#signal.aborted) this.#onAbort();
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200) return; // 1xx informational: the answer is still to come
+    this.status = statusCode;
+    const list = this.#list;
+    const ok = statusCode >= 200 && statusCode < 300;
+    const type = list && ok ? String(headers['content-type'] ?? '').toLowerCase() : '';
+    if (list && type.startsWith('application/json')) {
+      this.headers = clientResponseHeaders(headers, { bodyRewritten: true });
+      this.#collect = true; // resolved in onResponseEnd, once the whole list is in
+      return;
+    }
+    if (list && type.startsWith('text/event-stream')) {
+      this.headers = clientResponseHeaders(headers, { bodyRewritten: true });
+      const filtered = new SseListFilter(list);
+      pipeline(this.body, filtered, noop);
+      this.#settle({
+        status: statusCode,
+        headers: this.headers,
+        body: filtered,
+        discard: () => {
+          this.discard();
+          filtered.on('error', noop);
+          filtered.destroy();
+        },
+      });
+      return;
+    }
+    this.headers = clientResponseHeaders(headers);
+    this.#settle(this);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#discarded) return;
+    const out = this.#out;
+    if (out) {
+      if (!out.write(chunk) && !this.#waitingDrain) {
+        this.#waitingDrain = true;
+        controller.pause();
+        out.once('drain', this.#onDrain);
+      }
+      return;
+    }
+    const readable = this.#readable;
+    if (readable) {
+      if (!readable.push(chunk)) controller.pause();
+      return;
+    }
+    this.#held.push(chunk);
+    this.#heldBytes += chunk.length;
+    if (this.#collect) {
+      if (this.#heldBytes > this.#maxFiltered) {
+        this.#fail(new UpstreamError('upstream_error', 'upstream list answer too large to filter'));
+        controller.abort(new Error('list answer too large'));
+      }
+    } else if (this.#heldBytes > HELD_BYTES_LIMIT) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    this.#ended = true;
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    if (this.#discarded) return;
+    if (this.#collect) {
+      const list = this.#list as ListFilterContext;
+      const text = Buffer.concat(this.#held, this.#heldBytes).toString('utf8');
+      this.#held = [];
+      this.#settle(new BufferedAnswer(this.status, this.headers, filterJsonBody(text, list)));
+      return;
+    }
+    if (this.#out) this.#out.end();
+    else if (this.#readable) this.#readable.push(null);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    if (this.#resolve) {
+      // No answer yet (or a list answer still being read).
+      if (this.#signal.aborted) this.#fail(error);
+      else if (this.#collect)
+        this.#fail(
+          new UpstreamError('upstream_unavailable', 'upstream answer broke off', { cause: error }),
+        );
+      else this.#fail(requestFailure(error));
+      return;
+    }
+    this.#error = error;
+    this.#held = [];
+    if (this.#discarded) return; // the gateway let go of this answer: leave the client alone
+    const out = this.#out;
+    if (out) {
+      if (!out.writableEnded) out.destroy();
+    } else if (this.#readable) this.#readable.destroy(error);
+  }
+
+  // ---- the answer ----
+
+  /** The body as a stream (built on first use; then `sendTo` is no longer available). */
+  get body(): Readable {
+    if (this.#readable) return this.#readable;
+    const readable = new Readable({
+      read: () => this.#controller?.resume(),
+      destroy: (error, done) => {
+        if (!this.#ended) this.discard();
+        done(error);
+      },
+    });
+    this.#readable = readable;
+    for (const chunk of this.#held) readable.push(chunk);
+    this.#held = [];
+    if (this.#error) readable.destroy(this.#error);
+    else if (this.#ended) readable.push(null);
+    return readable;
+  }
+
+  sendTo(out: Writable): void {
+    if (this.#readable) {
+      this.#readable.pipe(out);
+      return;
+    }
+    if (this.#error) {
+      out.destroy();
+      return;
+    }
+    this.#out = out;
+    const held = this.#held;
+    this.#held = [];
+    if (this.#ended) {
+      if (held.length === 1) out.end(held[0]);
+      else {
+        for (const chunk of held) out.write(chunk);
+        out.end();
+      }
+      return;
+    }
+    let writable = true;
+    for (const chunk of held) writable = out.write(chunk);
+    if (!writable) {
+      this.#waitingDrain = true;
+      out.once('drain', this.#onDrain);
+    } else this.#controller?.resume();
+  }
+
+  discard(): void {
+    if (this.#discarded) return;
+    this.#discarded = true;
+    this.#held = [];
+    const out = this.#out;
+    this.#out = undefined;
+    if (out && this.#waitingDrain) out.off('drain', this.#onDrain);
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    if (!this.#ended && !this.#error) this.#controller?.abort(new Error('answer discarded'));
+    const readable = this.#readable;
+    if (readable && !readable.destroyed) {
+      readable.on('error', noop);
+      readable.destroy();
+    }
+  }
+
+  #settle(answer: UpstreamResponse): void {
+    const resolve = this.#resolve;
+    this.#resolve = undefined;
+    this.#reject = undefined;
+    resolve?.(answer);
+  }
+
+  #fail(error: unknown): void {
+    const reject = this.#reject;
+    this.#resolve = undefined;
+    this.#reject = undefined;
+    this.#discarded = true;
+    this.#held = [];
+    reject?.(error);
+  }
+}
+
+/** A list answer after filtering: read whole, sent whole. */
+class BufferedAnswer implements UpstreamResponse {
+  readonly status: number;
+  readonly headers: UpstreamResponse['headers'];
+  readonly #bytes: Buffer;
+  #body: Readable | undefined;
+
+  constructor(status: number, headers: UpstreamResponse['headers'], text: string) {
+    this.status = status;
+    this.headers = headers;
+    this.#bytes = Buffer.from(text);
+  }
+
+  get body(): Readable {
+    this.#body ??= Readable.from([this.#bytes]);
+    return this.#body;
+  }
+
+  sendTo(out: Writable): void {
+    out.end(this.#bytes);
+  }
+
+  discard(): void {}
 }

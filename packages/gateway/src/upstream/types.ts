@@ -3,7 +3,7 @@
  * back: a status, safe headers and a body stream that has not been read yet.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { McpIamError, type ReasonCode } from '@mcp-iam/core';
 import type { ListFilterContext } from '../lists/filter.js';
 import type { ForwardedFor } from './headers.js';
@@ -96,6 +96,12 @@ export interface UpstreamResponse {
   readonly body: Readable;
   /** Releases the answer without sending it (e.g. when the audit write failed). */
   discard(): void;
+  /**
+   * Optional fast path instead of reading `body`: writes the body into `out` (the client's
+   * response) as it arrives, pausing the upstream while `out` is full, ends `out` when the body is
+   * complete and destroys it when the body breaks off. Use either this or `body`, not both.
+   */
+  sendTo?(out: Writable): void;
 }
 
 /** An MCP server behind a route. */
