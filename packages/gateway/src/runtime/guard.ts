@@ -9,7 +9,11 @@ import {
   createResourceServer,
   filterList,
   type AccessTokenVerifier,
+  type AllowResult,
   type AuditSink,
+  type CompleteOptions,
+  type Principal,
+  type ResourceRequest,
   type ResourceServer,
   type TokenExchangeClient,
 } from '@mcp-iam/core';
@@ -20,7 +24,14 @@ import {
   type RequirementConfig,
   type RouteConfig,
 } from '../config/index.js';
-import type { GuardAllow, GuardDecision, GuardRequest, RouteGuard } from '../server/seam.js';
+import type {
+  GuardAllow,
+  GuardDecision,
+  GuardOperation,
+  GuardOutcome,
+  GuardRequest,
+  RouteGuard,
+} from '../server/seam.js';
 
 /** What every route guard shares: one verifier, one audit sink, one exchange client. */
 export interface GuardContext {
@@ -122,16 +133,23 @@ export function createGuardFactory(
       );
     }
     const audience = downstream.audience ?? route.upstream.url;
+    const exchanging = downstream.mode === 'token-exchange' && context.exchange !== undefined;
+    const filter = (_method: string, result: unknown, principal: Principal): unknown =>
+      result !== null && typeof result === 'object' && !Array.isArray(result)
+        ? filterList(result as Record<string, unknown>, principal, rs.policy)
+        : result;
     return {
       metadata: () => rs.metadata,
       async authorize(request: GuardRequest): Promise<GuardDecision> {
-        const decision = await rs.authorize({
+        const input: { -readonly [K in keyof ResourceRequest]: ResourceRequest[K] } = {
           method: request.method,
           url: request.query ? `${request.path}?${request.query}` : request.path,
-          headers: request.headersDistinct,
-          ...(request.body ? { body: request.body } : {}),
+          // Every value of every header; `headers` has them all when no name is repeated.
+          headers: request.headersRepeated === false ? request.headers : request.headersDistinct,
           requestId: request.requestId,
-        });
+        };
+        if (request.body) input.body = request.body;
+        const decision = await rs.authorize(input);
         if (decision.kind === 'deny') {
           return {
             kind: 'deny',
@@ -141,46 +159,71 @@ export function createGuardFactory(
             reason: decision.reason,
           };
         }
-        const { principal, operation } = decision;
-        const allow: GuardAllow = {
-          kind: 'allow',
-          principal,
-          operation: {
-            method: operation.method,
-            ...(operation.tool !== undefined ? { tool: operation.tool } : {}),
-            ...(operation.resource !== undefined ? { resource: operation.resource } : {}),
-            ...(operation.prompt !== undefined ? { prompt: operation.prompt } : {}),
-          },
-          async upstreamToken() {
-            if (downstream.mode !== 'token-exchange' || !context.exchange) return undefined;
-            if (!audience) {
-              throw new Error(`route ${route.name}: token-exchange needs downstream.audience`);
-            }
-            const exchanged = await context.exchange.exchange({
-              subjectToken: decision.token,
-              resource: audience,
-              ...(downstream.scope ? { scope: downstream.scope } : {}),
-            });
-            return exchanged.accessToken;
-          },
-          filterList: (_method, result) =>
-            result !== null && typeof result === 'object' && !Array.isArray(result)
-              ? filterList(result as Record<string, unknown>, principal, rs.policy)
-              : result,
-          async complete(outcome) {
-            await rs.complete(decision, {
-              status: outcome.status,
-              ...(outcome.upstreamStatus !== undefined
-                ? { upstreamStatus: outcome.upstreamStatus }
-                : {}),
-              ...(outcome.reason !== undefined ? { reason: outcome.reason } : {}),
-            });
-          },
-        };
-        return allow;
+        return new CoreAllow(decision, rs, filter, exchanging ? upstreamToken : undefined);
       },
     };
+
+    /** The token for the upstream, from an RFC 8693 exchange of the caller's token. */
+    async function upstreamToken(decision: AllowResult): Promise<string> {
+      if (!audience) {
+        throw new Error(`route ${route.name}: token-exchange needs downstream.audience`);
+      }
+      const exchanged = await (context.exchange as TokenExchangeClient).exchange({
+        subjectToken: decision.token,
+        resource: audience,
+        ...(downstream.scope ? { scope: downstream.scope } : {}),
+      });
+      return exchanged.accessToken;
+    }
   };
+}
+
+const NO_UPSTREAM_TOKEN: Promise<undefined> = Promise.resolve(undefined);
+
+/** An allowed request of a core `ResourceServer`, as the gateway's seam sees it. */
+class CoreAllow implements GuardAllow {
+  readonly kind = 'allow' as const;
+  readonly principal: Principal;
+  readonly operation: GuardOperation;
+  readonly #decision: AllowResult;
+  readonly #rs: ResourceServer;
+  readonly #filter: (method: string, result: unknown, principal: Principal) => unknown;
+  readonly #exchange: ((decision: AllowResult) => Promise<string>) | undefined;
+
+  constructor(
+    decision: AllowResult,
+    rs: ResourceServer,
+    filter: (method: string, result: unknown, principal: Principal) => unknown,
+    exchange: ((decision: AllowResult) => Promise<string>) | undefined,
+  ) {
+    this.#decision = decision;
+    this.#rs = rs;
+    this.#filter = filter;
+    this.#exchange = exchange;
+    this.principal = decision.principal;
+    const { method, tool, resource, prompt } = decision.operation;
+    const operation: { -readonly [K in keyof GuardOperation]: GuardOperation[K] } = { method };
+    if (tool !== undefined) operation.tool = tool;
+    if (resource !== undefined) operation.resource = resource;
+    if (prompt !== undefined) operation.prompt = prompt;
+    this.operation = operation;
+  }
+
+  upstreamToken(): Promise<string | undefined> {
+    return this.#exchange ? this.#exchange(this.#decision) : NO_UPSTREAM_TOKEN;
+  }
+
+  readonly filterList = (method: string, result: unknown): unknown =>
+    this.#filter(method, result, this.principal);
+
+  async complete(outcome: GuardOutcome): Promise<void> {
+    const options: { -readonly [K in keyof CompleteOptions]: CompleteOptions[K] } = {
+      status: outcome.status,
+    };
+    if (outcome.upstreamStatus !== undefined) options.upstreamStatus = outcome.upstreamStatus;
+    if (outcome.reason !== undefined) options.reason = outcome.reason;
+    await this.#rs.complete(this.#decision, options);
+  }
 }
 
 /** A random fingerprint key for deployments that did not configure one (records then correlate per process only). */

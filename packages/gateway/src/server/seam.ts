@@ -33,6 +33,12 @@ export interface GuardRequest {
    * these to detect two `Authorization` headers, which `headers` silently collapses to one.
    */
   readonly headersDistinct: Readonly<Record<string, readonly string[]>>;
+  /**
+   * `false` when no header name occurs more than once in the request: `headers` then holds every
+   * value there is, and a guard may read it instead of `headersDistinct` (which the gateway builds
+   * only when it is read). `true` or absent: read `headersDistinct`.
+   */
+  readonly headersRepeated?: boolean;
   /** The complete body of a POST (size-capped, `application/json`); undefined otherwise. */
   readonly body: Buffer | undefined;
 }

@@ -5,6 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { McpIamError } from '@mcp-iam/core';
 import {
@@ -84,6 +85,22 @@ describe('gateway server', () => {
     assert.equal(upstream.requests.length, 1);
     assert.equal(upstream.requests[0]?.url, '/mcp');
     assert.deepEqual(guard.completed, [{ status: 200, upstreamStatus: 200, reason: undefined }]);
+  });
+
+  test('every answer carries the request id: upstream answers, guard denials and refusals', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const allowed = await rpc(base, '/crm/mcp', TOKEN, INIT, {
+      traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+    });
+    assert.equal(allowed.headers['x-request-id'], traceId);
+    const denied = await rpc(base, '/crm/mcp', 'no-dot-token', INIT);
+    assert.equal(denied.status, 401);
+    assert.match(String(denied.headers['x-request-id']), /^[0-9a-f]{32}$/);
+    const refused = await send(base, { method: 'PUT', path: '/crm/mcp' });
+    assert.equal(refused.status, 405);
+    assert.equal(refused.headers.allow, 'POST, GET, DELETE');
+    assert.match(String(refused.headers['x-request-id']), /^[0-9a-f]{32}$/);
+    assert.notEqual(denied.headers['x-request-id'], refused.headers['x-request-id']);
   });
 
   test('row 54: the upstream never receives the caller token, only the guard-issued one', async () => {
@@ -601,8 +618,60 @@ describe('gateway guard input', () => {
         `Bearer ${TOKEN}`,
         'Bearer bob.other',
       ]);
+      assert.equal(guard.seen[0]?.headersRepeated, true);
       assert.equal(guard.seen[0]?.query, 'access_token=q');
       assert.equal(guard.seen[0]?.body?.toString('utf8'), JSON.stringify(INIT));
+    } finally {
+      await gateway.close();
+      await up.close();
+    }
+  });
+
+  test('headersRepeated is true exactly when a header name occurs twice, in any letter case', async () => {
+    const up = await startUpstream((_req, res) => answerJson(res, 200, {}));
+    const guard = new TestGuard();
+    const gateway = new Gateway({
+      config: testConfig(up.url),
+      guards: () => guard,
+      logger: captureLogs().logger,
+    });
+    try {
+      const base = (await gateway.listen()).url;
+      const { port } = new URL(base);
+      // Raw bytes: node:http's client would merge two spellings of one header name.
+      const post = (lines: string[]) =>
+        new Promise<void>((resolve, reject) => {
+          const body = JSON.stringify(INIT);
+          const socket = connect(Number(port), '127.0.0.1', () =>
+            socket.end(
+              [
+                'POST /crm/mcp HTTP/1.1',
+                `Host: 127.0.0.1:${port}`,
+                'Content-Type: application/json',
+                `Content-Length: ${body.length}`,
+                'Connection: close',
+                ...lines,
+                '',
+                body,
+              ].join('\r\n'),
+            ),
+          );
+          socket.on('data', () => undefined);
+          socket.on('close', () => resolve());
+          socket.on('error', reject);
+        });
+      await post([`Authorization: Bearer ${TOKEN}`, 'X-Trace: a']);
+      await post([`authorization: Bearer ${TOKEN}`, 'Authorization: Bearer bob.other']);
+      await post([`Authorization: Bearer ${TOKEN}`, 'Accept: a/b', 'Accept: c/d']);
+      assert.deepEqual(
+        guard.seen.map((r) => r.headersRepeated),
+        [false, true, true],
+      );
+      assert.deepEqual(guard.seen[0]?.headersDistinct.authorization, [`Bearer ${TOKEN}`]);
+      assert.deepEqual(guard.seen[1]?.headersDistinct.authorization, [
+        `Bearer ${TOKEN}`,
+        'Bearer bob.other',
+      ]);
     } finally {
       await gateway.close();
       await up.close();

@@ -37,7 +37,7 @@ import {
 } from './hosts.js';
 import { createGatewayLogger } from './logger.js';
 import { normaliseTarget, stripAccessToken } from './path.js';
-import type { GuardAllow, RouteGuard } from './seam.js';
+import type { GuardAllow, GuardRequest, RouteGuard } from './seam.js';
 import { startTrace, type RequestTrace } from './trace.js';
 
 /** Builds the guard of one route (the lead connects this to @mcp-iam/core's pipeline). */
@@ -161,7 +161,8 @@ export class Gateway {
   readonly #metrics: GatewayMetrics;
   readonly #server: Server;
   readonly #readiness: ReadinessCheck[];
-  readonly #active = new Set<ServerResponse>();
+  /** Responses not yet closed (in-flight requests), for graceful shutdown. */
+  #active = 0;
   #table: RouteTable;
   #allowedHosts: ReadonlySet<string> = new Set();
   #bound: AddressInfo | undefined;
@@ -299,14 +300,11 @@ export class Gateway {
     const stopped = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeIdleConnections();
     const deadline = Date.now() + (this.#options.shutdownTimeoutMs ?? 10_000);
-    while (this.#active.size > 0 && Date.now() < deadline) {
+    while (this.#active > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    if (this.#active.size > 0)
-      this.#logger.warn(
-        { cut: this.#active.size },
-        'shutdown deadline reached; closing connections',
-      );
+    if (this.#active > 0)
+      this.#logger.warn({ cut: this.#active }, 'shutdown deadline reached; closing connections');
     this.#server.closeAllConnections();
     await stopped;
     const table = this.#table;
@@ -375,22 +373,20 @@ export class Gateway {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const table = this.#table;
     table.inFlight++;
-    this.#active.add(res);
+    this.#active++;
     const ctx = new RequestContext(
       req,
       res,
+      table,
+      this.#release,
       this.#logger,
       this.#metrics,
       this.#options.recordRejection,
     );
     // One 'close' listener per request does all the cleanup (in-flight gauge, upstream abort,
-    // stream teardown): listeners added with once() each cost a wrapper closure.
-    res.once('close', () => {
-      this.#active.delete(res);
-      table.inFlight--;
-      this.#maybeCloseRetired(table);
-      ctx.closed();
-    });
+    // stream teardown); it is shared by every request and finds the request through `res`.
+    (res as ContextResponse)[CONTEXT] = ctx;
+    res.on('close', onResponseClose);
     try {
       await this.#dispatch(ctx, table);
     } catch (error) {
@@ -399,6 +395,13 @@ export class Gateway {
       else res.destroy();
     }
   }
+
+  /** A response closed: the request no longer counts as in flight. */
+  readonly #release = (table: RouteTable): void => {
+    this.#active--;
+    table.inFlight--;
+    this.#maybeCloseRetired(table);
+  };
 
   async #dispatch(ctx: RequestContext, table: RouteTable): Promise<void> {
     const { req, res } = ctx;
@@ -477,15 +480,9 @@ export class Gateway {
     const headers = stripClientIdentityHeaders(req.headers);
     let decision;
     try {
-      decision = await route.guard.authorize({
-        requestId: ctx.trace.traceId,
-        method,
-        path: target.path,
-        query: target.query,
-        headers,
-        headersDistinct: stripClientIdentityHeadersDistinct(req.headersDistinct),
-        body,
-      });
+      decision = await route.guard.authorize(
+        new IncomingGuardRequest(req, ctx.trace.traceId, method, target, headers, body),
+      );
     } catch (error) {
       this.#logger.error(
         { requestId: ctx.trace.traceId, route: ctx.route, err: safeError(error) },
@@ -655,6 +652,63 @@ export class Gateway {
   }
 }
 
+/**
+ * What the guard sees of one request. `headersDistinct` is built on first read: node:http builds a
+ * new object for `req.headersDistinct` on every access, and most requests repeat no header, so a
+ * guard can read `headers` instead (`headersRepeated` is false).
+ */
+class IncomingGuardRequest implements GuardRequest {
+  readonly requestId: string;
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: Buffer | undefined;
+  readonly headersRepeated: boolean;
+  readonly #req: IncomingMessage;
+  #distinct: Readonly<Record<string, readonly string[]>> | undefined;
+
+  constructor(
+    req: IncomingMessage,
+    requestId: string,
+    method: string,
+    target: { readonly path: string; readonly query: string },
+    headers: IncomingMessage['headers'],
+    body: Buffer | undefined,
+  ) {
+    this.#req = req;
+    this.requestId = requestId;
+    this.method = method;
+    this.path = target.path;
+    this.query = target.query;
+    this.headers = headers;
+    this.body = body;
+    // node:http keeps one value of most repeated headers in `req.headers` (it drops a second
+    // Authorization). One key per raw header line means no name was repeated.
+    this.headersRepeated = req.rawHeaders.length !== 2 * Object.keys(req.headers).length;
+  }
+
+  get headersDistinct(): Readonly<Record<string, readonly string[]>> {
+    this.#distinct ??= stripClientIdentityHeadersDistinct(this.#req.headersDistinct);
+    return this.#distinct;
+  }
+}
+
+/** Where a response keeps its request's context (see `onResponseClose`). */
+const CONTEXT = Symbol('mcp-iam.request');
+
+/** A response that knows its request's context. */
+interface ContextResponse extends ServerResponse {
+  [CONTEXT]?: RequestContext;
+}
+
+/** The 'close' listener of every response (one function for all, no closure per request). */
+function onResponseClose(this: ContextResponse): void {
+  const ctx = this[CONTEXT];
+  this[CONTEXT] = undefined;
+  ctx?.closed();
+}
+
 /** Per-request state and answer helpers. */
 class RequestContext {
   readonly req: IncomingMessage;
@@ -663,6 +717,8 @@ class RequestContext {
   readonly #started = process.hrtime.bigint();
   // Epoch ms; formatted only when a rejection record needs it.
   readonly #arrivedAt = Date.now();
+  readonly #table: RouteTable;
+  readonly #release: (table: RouteTable) => void;
   readonly #logger: Logger;
   readonly #metrics: GatewayMetrics;
   readonly #record: ((r: Rejection) => Promise<void>) | undefined;
@@ -680,6 +736,8 @@ class RequestContext {
   constructor(
     req: IncomingMessage,
     res: ServerResponse,
+    table: RouteTable,
+    release: (table: RouteTable) => void,
     logger: Logger,
     metrics: GatewayMetrics,
     record: ((r: Rejection) => Promise<void>) | undefined,
@@ -687,10 +745,14 @@ class RequestContext {
     this.req = req;
     this.res = res;
     this.trace = startTrace(req.headers.traceparent);
+    this.#table = table;
+    this.#release = release;
     this.#logger = logger;
     this.#metrics = metrics;
     this.#record = record;
-    res.setHeader('x-request-id', this.trace.traceId);
+    // X-Request-Id goes into each answer's writeHead() headers (send, stream) rather than through
+    // res.setHeader(): a header set beforehand sends writeHead() down node:http's slow path, which
+    // validates and stores every answer header one by one.
   }
 
   get #ms(): number {
@@ -712,6 +774,7 @@ class RequestContext {
 
   /** The response closed (finished or cut): releases what this request holds. */
   closed(): void {
+    this.#release(this.#table);
     if (this.#inFlightRoute !== undefined) this.#metrics.addInFlight(this.#inFlightRoute, -1);
     if (this.#controller && !this.res.writableFinished) this.#controller.abort();
     this.#releaseStream();
@@ -816,7 +879,11 @@ class RequestContext {
 
   send(status: number, headers: Record<string, string>, body: string): void {
     const bytes = Buffer.from(body);
-    this.res.writeHead(status, { ...headers, 'content-length': String(bytes.length) });
+    this.res.writeHead(status, {
+      'x-request-id': this.trace.traceId,
+      ...headers,
+      'content-length': String(bytes.length),
+    });
     this.res.end(this.req.method === 'HEAD' ? undefined : bytes);
     this.#done(status);
   }
@@ -828,10 +895,11 @@ class RequestContext {
    */
   stream(answer: UpstreamResponse, expiresAt?: number): void {
     const res = this.res;
-    // answer.headers is already a fresh, filtered copy: merge CORS into it only when there is any.
     res.writeHead(
       answer.status,
-      this.cors === NO_CORS ? answer.headers : { ...answer.headers, ...this.cors },
+      this.cors === NO_CORS
+        ? { 'x-request-id': this.trace.traceId, ...answer.headers }
+        : { 'x-request-id': this.trace.traceId, ...answer.headers, ...this.cors },
     );
     const type = answer.headers['content-type'];
     let expiry: NodeJS.Timeout | undefined;
@@ -902,41 +970,76 @@ class RequestContext {
   }
 }
 
+/** The state of one body being read (see `readBody`). */
+interface BodyReading {
+  readonly limit: number;
+  readonly chunks: Buffer[];
+  size: number;
+  resolve: ((body: Buffer) => void) | undefined;
+  reject: ((error: Error) => void) | undefined;
+}
+
+const READING = Symbol('mcp-iam.body');
+
+/** A request whose body is being read. */
+interface ReadingRequest extends IncomingMessage {
+  [READING]?: BodyReading;
+}
+
+function settleBody(req: ReadingRequest, error: Error | undefined): void {
+  const reading = req[READING];
+  if (!reading?.resolve) return;
+  const { resolve, reject } = reading;
+  reading.resolve = undefined;
+  reading.reject = undefined;
+  req[READING] = undefined;
+  if (error) reject?.(error);
+  else {
+    const { chunks, size } = reading;
+    resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+  }
+}
+
+function onBodyData(this: ReadingRequest, chunk: Buffer): void {
+  const reading = this[READING];
+  if (!reading) return;
+  reading.size += chunk.length;
+  if (reading.size <= reading.limit) {
+    reading.chunks.push(chunk);
+    return;
+  }
+  settleBody(this, new BodyTooLarge());
+  this.destroy();
+}
+
+function onBodyEnd(this: ReadingRequest): void {
+  settleBody(this, undefined);
+}
+
+function onBodyError(this: ReadingRequest, error: Error): void {
+  settleBody(this, error);
+}
+
+function onBodyClose(this: ReadingRequest): void {
+  settleBody(this, new Error('request body broke off'));
+}
+
 /**
  * Reads a request body up to `limit` bytes; rejects with `BodyTooLarge` beyond it (the request is
  * then destroyed) and with an error when the body breaks off. Plain stream events rather than
- * async iteration: no iterator and no promise per chunk on every request.
+ * async iteration, and listeners shared by every request (the state hangs on the request): no
+ * iterator, no promise per chunk and no closures per request. The listeners stay until the
+ * request is gone; once the body is settled they do nothing.
  */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+function readBody(req: ReadingRequest, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? '0');
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLarge());
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const finish = (error: Error | undefined): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('close', onClose);
-      if (error) reject(error);
-      else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size <= limit) {
-        chunks.push(chunk);
-        return;
-      }
-      finish(new BodyTooLarge());
-      req.destroy();
-    };
-    const onEnd = (): void => finish(undefined);
-    const onError = (error: Error): void => finish(error);
-    const onClose = (): void => finish(new Error('request body broke off'));
-    req.on('data', onData);
-    req.once('end', onEnd);
-    req.once('error', onError);
-    req.once('close', onClose);
+    req[READING] = { limit, chunks: [], size: 0, resolve, reject };
+    req.on('data', onBodyData);
+    req.on('end', onBodyEnd);
+    req.on('error', onBodyError);
+    req.on('close', onBodyClose);
   });
 }
 

@@ -34,7 +34,6 @@ const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$
 
 /** Reads the incoming `traceparent` (if valid) and opens the gateway's span. */
 export function startTrace(incoming: string | string[] | undefined): RequestTrace {
-  const spanId = randomHex(8);
   const match = typeof incoming === 'string' ? TRACEPARENT.exec(incoming.trim()) : null;
   if (match) {
     const [, version, traceId, parentId, flags] = match as unknown as [
@@ -44,9 +43,14 @@ export function startTrace(incoming: string | string[] | undefined): RequestTrac
       string,
       string,
     ];
-    if (version !== 'ff' && !/^0+$/.test(traceId) && !/^0+$/.test(parentId))
+    if (version !== 'ff' && !/^0+$/.test(traceId) && !/^0+$/.test(parentId)) {
+      const spanId = randomHex(8);
       return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-${flags}` };
+    }
   }
-  const traceId = randomHex(16);
+  // A new trace: its id and the span id from one read of the pool.
+  const ids = randomHex(24);
+  const traceId = ids.slice(0, 32);
+  const spanId = ids.slice(32);
   return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-00` };
 }

@@ -44,9 +44,15 @@ export function isIdentityHeader(name: string): boolean {
 const NO_TOKENS: ReadonlySet<string> = new Set();
 const HOP_BY_HOP = new Set(HOP_BY_HOP_HEADERS);
 
+const KEEP_ALIVE_TOKENS: ReadonlySet<string> = new Set(['keep-alive']);
+const CLOSE_TOKENS: ReadonlySet<string> = new Set(['close']);
+
 /** Names listed in a `Connection` header value (they are hop-by-hop for this message). */
 function connectionTokens(value: string | string[] | number | undefined): ReadonlySet<string> {
   if (value === undefined) return NO_TOKENS;
+  // The values nearly every message carries, without splitting them again each time.
+  if (value === 'keep-alive' || value === 'Keep-Alive') return KEEP_ALIVE_TOKENS;
+  if (value === 'close' || value === 'Close') return CLOSE_TOKENS;
   const text = Array.isArray(value) ? value.join(',') : String(value);
   return new Set(
     text
