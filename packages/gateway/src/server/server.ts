@@ -1021,7 +1021,9 @@ function onBodyError(this: ReadingRequest, error: Error): void {
 }
 
 function onBodyClose(this: ReadingRequest): void {
-  settleBody(this, new Error('request body broke off'));
+  // Every request closes; only one whose body is still being read broke off (and an Error, with
+  // its stack, is only built then).
+  if (this[READING]?.resolve) settleBody(this, new Error('request body broke off'));
 }
 
 /**
