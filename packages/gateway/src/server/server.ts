@@ -136,6 +136,7 @@ function statusOfExchangeError(error: unknown): {
 
 function isJsonContentType(value: string | undefined): boolean {
   if (!value) return false;
+  if (value === 'application/json') return true; // what nearly every client sends
   const media = value.split(';')[0]?.trim().toLowerCase();
   return media === 'application/json';
 }
