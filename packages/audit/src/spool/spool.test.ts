@@ -3,10 +3,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SpoolLockedError } from '../errors.js';
 import { FaultInjectingFileSystem } from '../testing/fault-fs.js';
 import { makeRecord, tempDir } from '../testing/records.js';
 import { readSpoolCursor, writeSpoolCursor } from './cursor.js';
+import { nodeSpoolFileSystem } from './file-system.js';
 import { encodeSpoolLine } from './format.js';
 import { readSpool } from './reader.js';
 import { listSpoolSegments, segmentPath } from './segments.js';
@@ -221,6 +224,104 @@ test('a record larger than maxRecordBytes is refused with record_too_large', asy
       code: 'record_too_large',
     });
     await spool.close();
+  } finally {
+    remove();
+  }
+});
+
+test('appends made in one event-loop turn share one fdatasync, even many microtask hops apart', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const fs = new FaultInjectingFileSystem();
+    const spool = await Spool.open({ dir, fileSystem: fs });
+    const records = Array.from({ length: 20 }, () => makeRecord());
+    await Promise.all(
+      records.map(async (record, i) => {
+        for (let hop = 0; hop < i * 3; hop += 1) await null;
+        return spool.append(record);
+      }),
+    );
+    assert.equal(fs.datasyncs, 1);
+    await spool.close();
+    assert.deepEqual(
+      await readAll(dir),
+      records.map((r) => r.id),
+    );
+  } finally {
+    remove();
+  }
+});
+
+test('a failed sync rejects exactly its batch; records appended meanwhile form the next batch and are kept', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    let release = (): void => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    class FailFirstSync extends FaultInjectingFileSystem {
+      override async datasync(fd: number): Promise<void> {
+        this.datasyncs += 1;
+        if (this.datasyncs === 1) {
+          await held;
+          throw Object.assign(new Error('injected fault: EIO on fdatasync'), { code: 'EIO' });
+        }
+        await nodeSpoolFileSystem.datasync(fd);
+      }
+    }
+    const fs = new FailFirstSync();
+    const spool = await Spool.open({ dir, fileSystem: fs });
+    const a = makeRecord();
+    const first = spool.append(a);
+    while (fs.datasyncs === 0) await sleep(1);
+    const later = [makeRecord(), makeRecord()];
+    const rest = later.map((r) => spool.append(r));
+    release();
+    await assert.rejects(first, { code: 'spool_write_failed' });
+    await Promise.all(rest);
+    await spool.close();
+    assert.deepEqual(
+      await readAll(dir),
+      later.map((r) => r.id),
+    );
+  } finally {
+    remove();
+  }
+});
+
+test('commitDelayMs: concurrent writers share one sync, acknowledged only once durable; a lone writer is not held', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const fs = new FaultInjectingFileSystem();
+    const spool = await Spool.open({ dir, fileSystem: fs, commitDelayMs: 40 });
+    const lone = performance.now();
+    for (let i = 0; i < 5; i += 1) await spool.append(makeRecord());
+    assert.ok(performance.now() - lone < 150, 'a lone writer is not held by the delay');
+    await Promise.all([spool.append(makeRecord()), spool.append(makeRecord())]);
+    const syncs = fs.datasyncs;
+    let acknowledged = 0;
+    const a = spool.append(makeRecord()).then(() => (acknowledged += 1));
+    await sleep(10);
+    const b = spool.append(makeRecord()).then(() => (acknowledged += 1));
+    assert.equal(acknowledged, 0);
+    await Promise.all([a, b]);
+    assert.equal(fs.datasyncs, syncs + 1, 'both records shared the delayed batch');
+    await spool.close();
+    assert.equal((await readAll(dir)).length, 9);
+  } finally {
+    remove();
+  }
+});
+
+test('commitDelayMs: close does not wait for the delay and leaves every acknowledged record durable', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const spool = await Spool.open({ dir, commitDelayMs: 100 });
+    await Promise.all([spool.append(makeRecord()), spool.append(makeRecord())]);
+    const pending = [spool.append(makeRecord()), spool.append(makeRecord())];
+    const start = performance.now();
+    await spool.close();
+    await Promise.all(pending);
+    assert.ok(performance.now() - start < 90, 'close started the delayed batch at once');
+    assert.equal((await readAll(dir)).length, 4);
   } finally {
     remove();
   }
