@@ -3,7 +3,7 @@
  * escaped and capped again (a no-op for values already sanitized at creation), and anything that
  * looks like a JWT is redacted so a token can never reach durable storage.
  */
-import { sanitizeAuditString, type AuditRecord } from '@mcp-iam/core';
+import { isSanitizedAuditRecord, sanitizeAuditString, type AuditRecord } from '@mcp-iam/core';
 import { AuditError } from './errors.js';
 
 /**
@@ -19,23 +19,6 @@ export const REDACTED_TOKEN = '[redacted-token]';
 const NEEDS_ESCAPE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const JWT_SHAPE = /eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g;
 const OUTCOMES = new Set(['allow', 'deny', 'error']);
-const STRING_FIELDS = [
-  'requestId',
-  'route',
-  'reason',
-  'issuer',
-  'subject',
-  'clientId',
-  'acr',
-  'method',
-  'tool',
-  'resource',
-  'prompt',
-  'tokenFingerprint',
-  'detail',
-] as const;
-const LIST_FIELDS = ['actorChain', 'scopesRequired', 'scopesGranted'] as const;
-const NUMBER_FIELDS = ['status', 'upstreamStatus'] as const;
 
 /** A record after the boundary pass, and how many token-shaped values it redacted. */
 export interface PreparedRecord {
@@ -51,7 +34,8 @@ export interface PreparedRecord {
  * - Every other string goes through `sanitizeAuditString` with {@link SINK_STRING_MAX}.
  * - A JWT-shaped substring (`eyJ….….…`) is replaced by {@link REDACTED_TOKEN}: the record is kept
  *   (refusing it would let a caller suppress the audit of its own request) and the redaction counted.
- * - Unknown fields are dropped, so a record's shape is exactly {@link AuditRecord}.
+ * - Unknown fields are dropped, so a record's shape is exactly {@link AuditRecord}, with its fields
+ *   in the order `AuditRecord` declares them (the order `buildAuditRecord` uses).
  *
  * @example
  * ```ts
@@ -94,31 +78,81 @@ export function prepareAuditRecord(input: AuditRecord): PreparedRecord {
   const out: Record<string, unknown> = {
     id,
     time: clean(time),
-    requestId: clean(input.requestId ?? ''),
-    outcome: input.outcome,
+    requestId: present(input.requestId) ? clean(input.requestId) : '',
   };
-  for (const field of STRING_FIELDS) {
+  const string = (field: keyof AuditRecord): void => {
     const value: unknown = input[field];
-    if (value !== undefined && value !== null) out[field] = clean(value);
-  }
-  out.requestId ??= '';
-  out.reason ??= input.outcome === 'allow' ? 'allowed' : 'internal_error';
-  for (const field of LIST_FIELDS) {
+    if (present(value)) out[field] = clean(value);
+  };
+  const list = (field: 'actorChain' | 'scopesRequired' | 'scopesGranted'): void => {
     const value: unknown = input[field];
-    if (value === undefined || value === null) continue;
+    if (!present(value)) return;
     if (!Array.isArray(value)) throw invalid(`record ${field} must be a list of strings`);
     out[field] = value.map(clean);
-  }
-  for (const field of NUMBER_FIELDS) {
+  };
+  const number = (field: 'status' | 'upstreamStatus'): void => {
     const value: unknown = input[field];
-    if (value === undefined || value === null) continue;
+    if (!present(value)) return;
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw invalid(`record ${field} must be a finite number`);
     }
     out[field] = value;
-  }
+  };
+  string('route');
+  out.outcome = input.outcome;
+  out.reason = present(input.reason)
+    ? clean(input.reason)
+    : input.outcome === 'allow'
+      ? 'allowed'
+      : 'internal_error';
+  string('issuer');
+  string('subject');
+  string('clientId');
+  list('actorChain');
+  string('acr');
+  string('method');
+  string('tool');
+  string('resource');
+  string('prompt');
+  list('scopesRequired');
+  list('scopesGranted');
+  number('status');
+  number('upstreamStatus');
   out.durationMs = input.durationMs;
+  string('tokenFingerprint');
+  string('detail');
   return { record: out as unknown as AuditRecord, redactions };
+}
+
+/** A record's JSON as the sink stores it, and how many token-shaped values it redacted. */
+export interface PreparedJson {
+  readonly json: string;
+  readonly redactions: number;
+}
+
+/**
+ * The JSON text the sink stores for a record: exactly `JSON.stringify(prepareAuditRecord(input)
+ * .record)`. A record that `buildAuditRecord` made and nobody can have changed since
+ * (`isSanitizedAuditRecord`) is already in that form, so unless its text contains `eyJ` (a
+ * possible token to redact) it is serialised as is, without a second validation pass; anything
+ * else gets the full pass. Throws as {@link prepareAuditRecord} does.
+ *
+ * @example
+ * ```ts
+ * const { json, redactions } = prepareAuditJson(record);
+ * ```
+ */
+export function prepareAuditJson(input: AuditRecord): PreparedJson {
+  if (isSanitizedAuditRecord(input)) {
+    const json = JSON.stringify(input);
+    if (!json.includes('eyJ')) return { json, redactions: 0 };
+  }
+  const prepared = prepareAuditRecord(input);
+  return { json: JSON.stringify(prepared.record), redactions: prepared.redactions };
+}
+
+function present(value: unknown): boolean {
+  return value !== undefined && value !== null;
 }
 
 function invalid(message: string): AuditError {

@@ -14,7 +14,7 @@
  */
 import type { AuditRecord, AuditSink } from '@mcp-iam/core';
 import { AuditError } from './errors.js';
-import { prepareAuditRecord } from './sanitize.js';
+import { prepareAuditJson } from './sanitize.js';
 import { AuditShipper, type AuditShipperOptions, type RetryOptions } from './shipper.js';
 import { Spool, type SpoolOptions } from './spool/spool.js';
 import type { AuditStore } from './store/store.js';
@@ -233,9 +233,9 @@ class SpoolAuditSink implements ManagedAuditSink {
   }
 
   #prepare(record: AuditRecord): Buffer {
-    const prepared = prepareAuditRecord(record);
+    const prepared = prepareAuditJson(record);
     this.#redacted += prepared.redactions;
-    return this.spool.encode(prepared.record);
+    return this.spool.encodeJson(prepared.json);
   }
 
   #fail(error: unknown): AuditError {

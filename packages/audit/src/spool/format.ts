@@ -18,12 +18,31 @@ const HEX = /^[0-9a-f]{8}$/;
  * ```
  */
 export function encodeSpoolLine(record: AuditRecord): Buffer {
-  const json = Buffer.from(JSON.stringify(record), 'utf8');
-  const line = Buffer.allocUnsafe(json.length + 10);
-  line.write(crc32(json).toString(16).padStart(8, '0'), 0, 'latin1');
+  return encodeSpoolJson(JSON.stringify(record));
+}
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+
+/**
+ * Encodes a record's JSON text (one object, as `JSON.stringify` writes it: no raw newline) as a
+ * checksummed spool line, in one allocation.
+ *
+ * @example
+ * ```ts
+ * const line = encodeSpoolJson(JSON.stringify(record));
+ * ```
+ */
+export function encodeSpoolJson(json: string): Buffer {
+  const length = Buffer.byteLength(json, 'utf8');
+  const line = Buffer.allocUnsafe(length + 10);
+  line.write(json, 9, length, 'utf8');
+  let sum = crc32(line.subarray(9, 9 + length));
+  for (let i = 7; i >= 0; i -= 1) {
+    line[i] = HEX_DIGITS[sum & 0xf] as number;
+    sum >>>= 4;
+  }
   line[8] = SPACE;
-  json.copy(line, 9);
-  line[line.length - 1] = NEWLINE;
+  line[length + 9] = NEWLINE;
   return line;
 }
 

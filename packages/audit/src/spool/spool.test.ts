@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SpoolLockedError } from '../errors.js';
@@ -10,7 +11,7 @@ import { FaultInjectingFileSystem } from '../testing/fault-fs.js';
 import { makeRecord, tempDir } from '../testing/records.js';
 import { readSpoolCursor, writeSpoolCursor } from './cursor.js';
 import { nodeSpoolFileSystem } from './file-system.js';
-import { encodeSpoolLine } from './format.js';
+import { decodeSpoolLine, encodeSpoolJson, encodeSpoolLine } from './format.js';
 import { readSpool } from './reader.js';
 import { listSpoolSegments, segmentPath } from './segments.js';
 import { Spool } from './spool.js';
@@ -322,6 +323,38 @@ test('commitDelayMs: close does not wait for the delay and leaves every acknowle
     await Promise.all(pending);
     assert.ok(performance.now() - start < 90, 'close started the delayed batch at once');
     assert.equal((await readAll(dir)).length, 4);
+  } finally {
+    remove();
+  }
+});
+
+test('encodeSpoolJson writes checksum, space, JSON bytes and newline in one buffer, readable by the decoder', () => {
+  for (const record of [makeRecord(), makeRecord({ detail: 'ünïcödé \u{1f680} "q" \\ \u2028' })]) {
+    const json = JSON.stringify(record);
+    const bytes = Buffer.from(json, 'utf8');
+    const expected = Buffer.concat([
+      Buffer.from(`${crc32(bytes).toString(16).padStart(8, '0')} `, 'latin1'),
+      bytes,
+      Buffer.from('\n'),
+    ]);
+    assert.deepEqual(encodeSpoolJson(json), expected);
+    assert.deepEqual(encodeSpoolLine(record), expected);
+    assert.deepEqual(decodeSpoolLine(expected.subarray(0, -1)), record);
+  }
+});
+
+test('Spool.encodeJson refuses text that is not one JSON object on one line (a reader would take it for damage)', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const spool = await Spool.open({ dir });
+    for (const bad of ['[1,2]', '"text"', '{"a":"x\ny"}', '']) {
+      assert.throws(() => spool.encodeJson(bad), { code: 'record_invalid' });
+    }
+    await assert.rejects(spool.append([] as unknown as ReturnType<typeof makeRecord>), {
+      code: 'record_invalid',
+    });
+    assert.ok(spool.encodeJson('{"id":"x"}').toString('utf8').endsWith(' {"id":"x"}\n'));
+    await spool.close();
   } finally {
     remove();
   }

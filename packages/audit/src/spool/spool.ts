@@ -8,7 +8,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import type { AuditRecord } from '@mcp-iam/core';
 import { AuditError, SpoolWriteError } from '../errors.js';
-import { encodeSpoolLine } from './format.js';
+import { encodeSpoolJson } from './format.js';
 import { nodeSpoolFileSystem, type SpoolFileSystem } from './file-system.js';
 import { acquireSpoolLock } from './lock.js';
 import {
@@ -203,12 +203,25 @@ export class Spool {
    * `record_invalid` when it cannot be serialized). Lets a queue check a record before accepting it.
    */
   encode(record: AuditRecord): Buffer {
-    let line: Buffer;
+    let json: string;
     try {
-      line = encodeSpoolLine(record);
+      json = JSON.stringify(record);
     } catch (error) {
       throw new AuditError('record_invalid', 'record is not serializable', { cause: error });
     }
+    return this.encodeJson(json);
+  }
+
+  /**
+   * Encodes a record's JSON text (`JSON.stringify` of the record) as a spool line, throwing
+   * {@link AuditError} `record_too_large` as {@link Spool.encode} does, and `record_invalid` for
+   * text that is not a JSON object on one line (a reader would take its line for damage).
+   */
+  encodeJson(json: string): Buffer {
+    if (typeof json !== 'string' || json[0] !== '{' || json.includes('\n')) {
+      throw new AuditError('record_invalid', 'record is not a JSON object on one line');
+    }
+    const line = encodeSpoolJson(json);
     if (line.length > this.#maxRecordBytes) {
       throw new AuditError(
         'record_too_large',

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildAuditRecord, InMemoryAuditSink } from './build.js';
-import { tokenFingerprint } from './record.js';
+import { isSanitizedAuditRecord, sanitizeAuditString, tokenFingerprint } from './record.js';
 
 const principal = {
   issuer: 'https://idp.example',
@@ -71,4 +71,77 @@ test('InMemoryAuditSink keeps records in order and is bounded', async () => {
     sink.records.map((r) => r.reason),
     ['forbidden', 'allowed'],
   );
+});
+
+test('a built record and its lists are frozen, and isSanitizedAuditRecord recognises it but not a copy', () => {
+  const r = buildAuditRecord({
+    outcome: 'deny',
+    reason: 'forbidden',
+    startedAt: Date.now(),
+    principal,
+    operation: { method: 'tools/call', tool: 'x' },
+    scopesRequired: ['crm.write'],
+    token: 'eyJ.secret.token',
+    fingerprintKey: 'k',
+    status: 403,
+  });
+  assert.equal(isSanitizedAuditRecord(r), true);
+  assert.ok(Object.isFrozen(r));
+  assert.ok(Object.isFrozen(r.actorChain) && Object.isFrozen(r.scopesRequired));
+  assert.ok(Object.isFrozen(r.scopesGranted));
+  assert.throws(() => {
+    (r.scopesGranted as string[]).push('admin');
+  }, TypeError);
+  assert.equal(isSanitizedAuditRecord({ ...r }), false);
+  assert.equal(isSanitizedAuditRecord(structuredClone(r)), false);
+  assert.equal(isSanitizedAuditRecord(new Proxy(r, {})), false);
+  assert.equal(isSanitizedAuditRecord(null), false);
+  assert.equal(isSanitizedAuditRecord('record'), false);
+});
+
+test('a built record whose unsanitized fields a sink would not accept unchanged is not marked', () => {
+  const base = { outcome: 'allow', reason: 'allowed', startedAt: Date.now() } as const;
+  const unmarked = [
+    { ...base, reason: 'bad\nreason' },
+    { ...base, reason: undefined },
+    { ...base, outcome: 'maybe' },
+    { ...base, tokenFingerprint: 'fp\u0000' },
+    { ...base, tokenFingerprint: 'f'.repeat(300) },
+    { ...base, status: Number.NaN },
+    { ...base, status: null },
+    { ...base, upstreamStatus: '200' },
+    { ...base, endedAt: Number.POSITIVE_INFINITY },
+  ];
+  for (const input of unmarked) {
+    const r = buildAuditRecord(input as unknown as Parameters<typeof buildAuditRecord>[0]);
+    assert.equal(isSanitizedAuditRecord(r), false, JSON.stringify(input));
+  }
+  assert.equal(isSanitizedAuditRecord(buildAuditRecord(base)), true);
+});
+
+test('records started in the same millisecond share the formatted time; an invalid start still throws', () => {
+  const startedAt = Date.UTC(2026, 2, 1, 12, 0, 0, 7);
+  const a = buildAuditRecord({ outcome: 'allow', reason: 'allowed', startedAt });
+  const b = buildAuditRecord({ outcome: 'allow', reason: 'allowed', startedAt });
+  const c = buildAuditRecord({ outcome: 'allow', reason: 'allowed', startedAt: startedAt + 1 });
+  assert.equal(a.time, '2026-03-01T12:00:00.007Z');
+  assert.equal(b.time, a.time);
+  assert.equal(c.time, '2026-03-01T12:00:00.008Z');
+  assert.throws(
+    () => buildAuditRecord({ outcome: 'allow', reason: 'allowed', startedAt: Number.NaN }),
+    RangeError,
+  );
+});
+
+test('sanitizeAuditString returns clean strings unchanged and still escapes, caps and keeps pairs whole', () => {
+  assert.equal(sanitizeAuditString('search_contacts'), 'search_contacts');
+  assert.equal(sanitizeAuditString('a'.repeat(256)), 'a'.repeat(256));
+  assert.equal(sanitizeAuditString('a'.repeat(257)), `${'a'.repeat(256)}…[+1]`);
+  assert.equal(sanitizeAuditString('rocket \u{1f680}'), 'rocket \u{1f680}');
+  assert.equal(sanitizeAuditString('lone \ud800 x'), 'lone \\ud800 x');
+  assert.equal(sanitizeAuditString('tail \udc00'), 'tail \\udc00');
+  assert.equal(sanitizeAuditString('del\u007f nbsp\u00a0'), 'del\\u007f nbsp\u00a0');
+  assert.equal(sanitizeAuditString('ls\u2028'), 'ls\\u2028');
+  assert.equal(sanitizeAuditString(`${'a'.repeat(255)}\u{1f680}`), `${'a'.repeat(255)}…[+2]`);
+  assert.equal(sanitizeAuditString(42), '42');
 });

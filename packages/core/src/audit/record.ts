@@ -6,6 +6,8 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { ReasonCode } from '../errors.js';
 
+export { isSanitizedAuditRecord } from './trusted.js';
+
 /** Outcome of one request. `error` means infrastructure failed (IdP, upstream, audit), not the caller. */
 export type AuditOutcome = 'allow' | 'deny' | 'error';
 
@@ -62,12 +64,18 @@ export interface AuditSink {
 /** Default maximum length of an attacker-controlled string in a record. */
 export const AUDIT_STRING_MAX = 256;
 
+// eslint-disable-next-line no-control-regex
+const MAY_NEED_ESCAPE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ud800-\udfff]/;
+
 /**
  * Escapes control characters (C0, DEL, C1, including NUL, CR, LF and ANSI ESC) and lone surrogates
  * as `\uXXXX` and caps the length (never splitting a surrogate pair), appending `…[+N]` when cut. Use on every string that came from a request or token.
  */
 export function sanitizeAuditString(value: unknown, max = AUDIT_STRING_MAX): string {
   const text = typeof value === 'string' ? value : String(value);
+  // Fast path (the common case): nothing to cut and nothing to escape. Any surrogate, paired or
+  // not, takes the full path below.
+  if (text.length <= max && !MAY_NEED_ESCAPE.test(text)) return text;
   let cut = text.length > max ? text.slice(0, max) : text;
   // Never split a surrogate pair at the cap (a lone surrogate is not well-formed Unicode).
   if (cut.length < text.length && /[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
