@@ -116,6 +116,64 @@ test('strict (fault injection): a write whose sync hangs is refused with write_t
   }
 });
 
+test('strict (fault injection): each stuck write is refused after its own timeout, once, and later writes succeed', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const fs = new FaultInjectingFileSystem();
+    const sink = await createAuditSink({
+      mode: 'strict',
+      spool: { dir, fileSystem: fs },
+      writeTimeoutMs: 300,
+    });
+    let release = (): void => {};
+    fs.plan = { holdSync: new Promise((resolve) => (release = resolve)) };
+    const settled: string[] = [];
+    const track = (name: string, write: Promise<void>): Promise<void> =>
+      write.then(
+        () => void settled.push(`${name}:ok`),
+        (error: AuditError) => void settled.push(`${name}:${error.code}`),
+      );
+    const a = track('a', sink.write(makeRecord()));
+    await sleep(150);
+    const b = track('b', sink.write(makeRecord()));
+    await a;
+    assert.deepEqual(settled, ['a:write_timeout'], 'b waits for its own deadline');
+    await b;
+    assert.deepEqual(settled, ['a:write_timeout', 'b:write_timeout']);
+    assert.equal(sink.counters().failed, 2);
+    assert.equal(sink.counters().queueDepth, 0);
+    fs.plan = {};
+    release();
+    await sink.write(makeRecord());
+    assert.equal(sink.counters().written, 1, 'a late sync does not count the refused writes');
+    assert.equal(sink.counters().failed, 2);
+    await sink.close();
+  } finally {
+    remove();
+  }
+});
+
+test('strict: no timeout timer stays armed once no write is pending, and writeTimeoutMs 0 uses none', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const timers = (): number =>
+      process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+    const before = timers();
+    const sink = await createAuditSink({ spool: { dir }, writeTimeoutMs: 60_000 });
+    await Promise.all(Array.from({ length: 20 }, () => sink.write(makeRecord())));
+    assert.equal(timers(), before);
+    await sink.close();
+    const untimed = await createAuditSink({ spool: { dir }, writeTimeoutMs: 0 });
+    const pending = Promise.all(Array.from({ length: 5 }, () => untimed.write(makeRecord())));
+    assert.equal(timers(), before);
+    await pending;
+    assert.equal(untimed.counters().written, 5);
+    await untimed.close();
+  } finally {
+    remove();
+  }
+});
+
 test('best-effort (fault injection): never rejects, and every record lost is counted as dropped', async () => {
   const { dir, remove } = tempDir();
   try {

@@ -12,6 +12,7 @@
  * - `best-effort`: `write` never blocks and never rejects; a record that cannot be queued or
  *   written is dropped and counted.
  */
+import { performance } from 'node:perf_hooks';
 import type { AuditRecord, AuditSink } from '@mcp-iam/core';
 import { AuditError } from './errors.js';
 import { prepareAuditJson } from './sanitize.js';
@@ -129,6 +130,13 @@ export async function createAuditSink(options: AuditSinkOptions): Promise<Manage
 const PROBE_INTERVAL_MS = 1000;
 const PUMP_BATCH = 4096;
 
+/** A strict write waiting to be durable, and the time it is refused with write_timeout. */
+interface StrictWaiter {
+  deadline: number;
+  readonly reject: (error: AuditError) => void;
+  settled: boolean;
+}
+
 class SpoolAuditSink implements ManagedAuditSink {
   readonly mode: AuditMode;
   readonly spool: Spool;
@@ -153,6 +161,9 @@ class SpoolAuditSink implements ManagedAuditSink {
   #closing = false;
   #probe: NodeJS.Timeout | undefined;
   #retryTimer: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+  #waiters: StrictWaiter[] = [];
+  #waitersHead = 0;
+  #deadlineTimer: NodeJS.Timeout | undefined;
 
   constructor(mode: AuditMode, spool: Spool, options: AuditSinkOptions) {
     this.mode = mode;
@@ -254,7 +265,7 @@ class SpoolAuditSink implements ManagedAuditSink {
     if (error instanceof AuditError) this.#lastError = error.code;
   }
 
-  async #writeStrict(record: AuditRecord): Promise<void> {
+  #writeStrict(record: AuditRecord): Promise<void> {
     let line: Buffer;
     try {
       if (this.#closing) throw new AuditError('spool_closed', 'audit sink is closed');
@@ -263,36 +274,89 @@ class SpoolAuditSink implements ManagedAuditSink {
         throw new AuditError('queue_full', 'too many audit writes in flight');
       }
     } catch (error) {
-      throw this.#fail(error);
+      return Promise.reject(this.#fail(error));
     }
     this.#inFlight += 1;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const append = this.spool.appendEncoded(line);
-      if (this.#writeTimeoutMs > 0) {
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new AuditError('write_timeout', 'audit spool did not sync in time')),
-            this.#writeTimeoutMs,
-          );
-        });
-        append.catch(() => undefined); // a late failure after the timeout is already reported
-        await Promise.race([append, timeout]);
-      } else {
-        await append;
-      }
-      this.#written += 1;
-      this.#spoolFailing = false;
-      this.shipper?.notify();
-    } catch (error) {
-      this.#spoolFailing = true;
-      this.#startProbe();
-      throw this.#fail(error);
-    } finally {
-      clearTimeout(timer);
-      this.#inFlight -= 1;
+    const append = this.spool.appendEncoded(line);
+    return new Promise<void>((resolve, reject) => {
+      const waiter: StrictWaiter = { deadline: 0, reject, settled: false };
+      if (this.#writeTimeoutMs > 0) this.#watch(waiter);
+      append.then(
+        () => {
+          if (waiter.settled) return; // already refused with write_timeout
+          this.#settle(waiter);
+          this.#written += 1;
+          this.#spoolFailing = false;
+          this.shipper?.notify();
+          resolve();
+        },
+        (error: unknown) => {
+          if (waiter.settled) return;
+          this.#settle(waiter);
+          reject(this.#strictFailure(error));
+        },
+      );
+    });
+  }
+
+  #strictFailure(error: unknown): AuditError {
+    this.#spoolFailing = true;
+    this.#startProbe();
+    return this.#fail(error);
+  }
+
+  // Strict write timeouts: every write has the same timeout, so deadlines come in append order and
+  // one timer, armed for the oldest pending write, serves them all (rather than a timer per write).
+  #watch(waiter: StrictWaiter): void {
+    waiter.deadline = performance.now() + this.#writeTimeoutMs;
+    this.#waiters.push(waiter);
+    this.#deadlineTimer ??= setTimeout(this.#onDeadline, this.#writeTimeoutMs);
+  }
+
+  #settle(waiter: StrictWaiter): void {
+    waiter.settled = true;
+    this.#inFlight -= 1;
+    if (waiter.deadline === 0) return; // not watched (no timeout)
+    const waiters = this.#waiters;
+    while (
+      this.#waitersHead < waiters.length &&
+      (waiters[this.#waitersHead] as StrictWaiter).settled
+    ) {
+      this.#waitersHead += 1;
+    }
+    if (this.#waitersHead === waiters.length) {
+      this.#waiters = [];
+      this.#waitersHead = 0;
+      clearTimeout(this.#deadlineTimer);
+      this.#deadlineTimer = undefined;
+    } else if (this.#waitersHead > 1024 && this.#waitersHead * 2 > waiters.length) {
+      this.#waiters = waiters.slice(this.#waitersHead);
+      this.#waitersHead = 0;
     }
   }
+
+  readonly #onDeadline = (): void => {
+    this.#deadlineTimer = undefined;
+    const now = performance.now();
+    for (;;) {
+      const head = this.#waiters[this.#waitersHead];
+      if (head === undefined) break;
+      if (!head.settled) {
+        if (head.deadline > now) {
+          this.#deadlineTimer = setTimeout(this.#onDeadline, Math.ceil(head.deadline - now));
+          return;
+        }
+        this.#settle(head); // a late success or failure of this append is ignored
+        head.reject(
+          this.#strictFailure(new AuditError('write_timeout', 'audit spool did not sync in time')),
+        );
+        continue; // #settle moved the head past it
+      }
+      this.#waitersHead += 1;
+    }
+    this.#waiters = [];
+    this.#waitersHead = 0;
+  };
 
   async #writeBuffered(record: AuditRecord): Promise<void> {
     let line: Buffer;
