@@ -145,3 +145,38 @@ test('sanitizeAuditString returns clean strings unchanged and still escapes, cap
   assert.equal(sanitizeAuditString(`${'a'.repeat(255)}\u{1f680}`), `${'a'.repeat(255)}…[+2]`);
   assert.equal(sanitizeAuditString(42), '42');
 });
+
+test('a frozen scope list is sanitized once and reused; a mutable list is sanitized afresh every time', () => {
+  const frozen = Object.freeze(['crm.read', 'bad\u001bscope']);
+  const first = buildAuditRecord({
+    outcome: 'allow',
+    reason: 'allowed',
+    startedAt: 1,
+    scopesRequired: frozen,
+  });
+  const second = buildAuditRecord({
+    outcome: 'allow',
+    reason: 'allowed',
+    startedAt: 1,
+    scopesRequired: frozen,
+  });
+  assert.deepEqual(first.scopesRequired, ['crm.read', 'bad\\u001bscope']);
+  assert.equal(second.scopesRequired, first.scopesRequired);
+
+  const mutable = ['crm.read'];
+  const before = buildAuditRecord({
+    outcome: 'allow',
+    reason: 'allowed',
+    startedAt: 1,
+    scopesRequired: mutable,
+  });
+  mutable[0] = 'crm\u0007write';
+  const after = buildAuditRecord({
+    outcome: 'allow',
+    reason: 'allowed',
+    startedAt: 1,
+    scopesRequired: mutable,
+  });
+  assert.deepEqual(before.scopesRequired, ['crm.read']);
+  assert.deepEqual(after.scopesRequired, ['crm\\u0007write']);
+});

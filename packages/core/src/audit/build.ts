@@ -42,8 +42,18 @@ export interface AuditInput {
 
 const s = (v: string | undefined): string | undefined =>
   v === undefined ? undefined : sanitizeAuditString(v);
-const list = (v: readonly string[] | undefined): readonly string[] | undefined =>
-  v === undefined ? undefined : Object.freeze(v.slice(0, 64).map((x) => sanitizeAuditString(x)));
+// Sanitized copies of frozen lists, by identity: a cached principal's scopes and a policy's
+// required scopes are the same frozen arrays on every request, so each is sanitized once. Only
+// frozen inputs are remembered (a mutable array could change after its copy was made).
+const sanitizedLists = new WeakMap<readonly string[], readonly string[]>();
+const list = (v: readonly string[] | undefined): readonly string[] | undefined => {
+  if (v === undefined) return undefined;
+  let out = sanitizedLists.get(v);
+  if (out !== undefined) return out;
+  out = Object.freeze(v.slice(0, 64).map((x) => sanitizeAuditString(x)));
+  if (Object.isFrozen(v)) sanitizedLists.set(v, out);
+  return out;
+};
 
 type Draft = { -readonly [K in keyof AuditRecord]?: AuditRecord[K] };
 
