@@ -37,13 +37,17 @@ class UsageError extends Error {}
 
 async function runGateway(argv: string[]): Promise<number> {
   const configFile = configArg(argv, 'gateway');
-  const running = await startGateway({ configFile, reloadOnSighup: true });
-  process.stderr.write(`mcp-iam gateway listening on ${running.url}\n`);
-  await new Promise<void>((resolve) => {
+  // The stop signals are caught before start-up begins: a SIGTERM that arrives while the gateway
+  // is still starting stops it cleanly once it is up (spool lock released, audit flushed) instead
+  // of killing the process mid-start.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  const running = await startGateway({ configFile, reloadOnSighup: true });
+  process.stderr.write(`mcp-iam gateway listening on ${running.url}\n`);
+  await stopped;
   await running.close();
   return 0;
 }
