@@ -77,17 +77,27 @@ export interface ScanResult {
   readonly lines: ScannedLine[];
   /** Offset just past the last good line. */
   readonly goodEnd: number;
-  /** `end`: every byte was consumed; `partial`: an unterminated last line; `bad`: a damaged line. */
-  readonly stop: 'end' | 'partial' | 'bad';
+  /**
+   * `end`: every byte was consumed; `partial`: an unterminated last line; `bad`: a damaged line;
+   * `zero`: a zero byte came before the next line ended. No line holds a zero byte (JSON escapes
+   * control characters), so a zero where a line starts is the unused, zero-filled tail of a
+   * preallocated segment (the end of its data), and one inside a line is a torn write before it.
+   */
+  readonly stop: 'end' | 'partial' | 'bad' | 'zero';
 }
 
 /** Scans complete, valid lines from `buffer`, stopping at the first partial or damaged one. */
 export function scanSpoolLines(buffer: Buffer): ScanResult {
   const lines: ScannedLine[] = [];
+  const firstZero = buffer.indexOf(0);
+  const zero = firstZero < 0 ? buffer.length : firstZero;
   let start = 0;
   while (start < buffer.length) {
+    if (start === zero) return { lines, goodEnd: start, stop: 'zero' };
     const nl = buffer.indexOf(NEWLINE, start);
-    if (nl < 0) return { lines, goodEnd: start, stop: 'partial' };
+    if (nl < 0 || nl > zero) {
+      return { lines, goodEnd: start, stop: zero < buffer.length ? 'zero' : 'partial' };
+    }
     const record = decodeSpoolLine(buffer.subarray(start, nl));
     if (record === undefined) return { lines, goodEnd: start, stop: 'bad' };
     lines.push({ record, start, end: nl + 1 });

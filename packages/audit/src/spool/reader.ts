@@ -7,6 +7,7 @@ import type { AuditRecord } from '@mcp-iam/core';
 import { SpoolCorruptError } from '../errors.js';
 import {
   listSpoolSegments,
+  nonZeroEnd,
   readSegmentLines,
   segmentPath,
   type SpoolPosition,
@@ -38,6 +39,9 @@ export interface ReadSpoolOptions {
  * A damaged line in a sealed segment (one followed by a newer segment) throws
  * {@link SpoolCorruptError}; in the newest segment an incomplete or damaged tail is where reading
  * stops, because a writer may still be completing it (recovery cuts it when the writer restarts).
+ * A zero byte where a line should start is the end of the data (preallocated segments are filled
+ * with zeros ahead of the writer): no more records yet in the newest segment, the end of a sealed
+ * one (whose remaining bytes must then all be zero).
  *
  * @example
  * ```ts
@@ -89,9 +93,12 @@ export async function* readSpool(
     }
     offset = read.end;
     if (read.stop === 'limit') continue;
-    if (read.stop !== 'end' && sealed && limit === undefined)
-      throw new SpoolCorruptError(segment, offset);
     if (!sealed || limit !== undefined) return { segment, offset };
+    // A sealed segment ends at its last line, or where its zero-filled tail starts (when it was
+    // preallocated and not trimmed); anything else after the last good line is damage.
+    if (read.stop === 'zero' ? (await nonZeroEnd(path, offset)) > offset : read.stop !== 'end') {
+      throw new SpoolCorruptError(segment, offset);
+    }
     segment += 1;
     offset = 0;
   }

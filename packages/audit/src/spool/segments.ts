@@ -8,6 +8,8 @@ import { scanSpoolLines, type ScannedLine } from './format.js';
 
 const SEGMENT_NAME = /^segment-(\d{12})\.log$/;
 const CHUNK_BYTES = 1 << 20;
+const FIRST_CHUNK_BYTES = 64 * 1024;
+let zeros: Buffer | undefined;
 
 /** A place in a spool: segment number and byte offset within that segment. */
 export interface SpoolPosition {
@@ -56,9 +58,11 @@ export interface SegmentRead {
   readonly end: number;
   /**
    * `end`: reached the end of the file or `until`; `limit`: `maxRecords` lines returned;
-   * `partial`: an unterminated line follows `end`; `bad`: a damaged line starts at `end`.
+   * `partial`: an unterminated line follows `end`; `bad`: a damaged line starts at `end`; `zero`:
+   * a zero byte comes before the next line ends (the zero-filled tail of a preallocated segment
+   * starts at `end`, or a torn line followed by it).
    */
-  readonly stop: 'end' | 'limit' | 'partial' | 'bad';
+  readonly stop: 'end' | 'limit' | 'partial' | 'bad' | 'zero';
 }
 
 /** Options of {@link readSegmentLines}. */
@@ -71,7 +75,7 @@ export interface SegmentReadOptions {
 
 /**
  * Reads checksummed lines from `path` starting at `offset` (which must be a line boundary), in
- * chunks of 1 MiB, stopping at the first partial or damaged line.
+ * chunks of 64 KiB growing to 1 MiB, stopping at the first partial or damaged line or zero byte.
  */
 export async function readSegmentLines(
   path: string,
@@ -87,8 +91,10 @@ export async function readSegmentLines(
     let base = offset;
     let carry = Buffer.alloc(0);
     let pos = offset;
+    let chunkBytes = FIRST_CHUNK_BYTES; // a reader that is caught up reads little of a zero tail
     while (pos < limit) {
-      const want = Math.min(CHUNK_BYTES, limit - pos);
+      const want = Math.min(chunkBytes, limit - pos);
+      chunkBytes = Math.min(chunkBytes * 2, CHUNK_BYTES);
       const chunk = Buffer.allocUnsafe(want);
       const { bytesRead } = await handle.read(chunk, 0, want, pos);
       if (bytesRead === 0) break;
@@ -100,11 +106,40 @@ export async function readSegmentLines(
         lines.push({ record: line.record, start: base + line.start, end: base + line.end });
         if (lines.length >= maxRecords) return { lines, end: base + line.end, stop: 'limit' };
       }
-      if (scan.stop === 'bad') return { lines, end: base + scan.goodEnd, stop: 'bad' };
+      if (scan.stop === 'bad' || scan.stop === 'zero') {
+        return { lines, end: base + scan.goodEnd, stop: scan.stop };
+      }
       carry = Buffer.from(view.subarray(scan.goodEnd));
       base += scan.goodEnd;
     }
     return { lines, end: base, stop: carry.length > 0 ? 'partial' : 'end' };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Offset just past the last non-zero byte of `path` at or after `from`; `from` when every byte from
+ * there to the end of the file is zero (the unused tail of a preallocated segment, or nothing).
+ */
+export async function nonZeroEnd(path: string, from: number): Promise<number> {
+  zeros ??= Buffer.alloc(CHUNK_BYTES);
+  const handle = await open(path, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    let end = from;
+    for (let pos = from; pos < size;) {
+      const { bytesRead } = await handle.read(chunk, 0, Math.min(CHUNK_BYTES, size - pos), pos);
+      if (bytesRead === 0) break;
+      if (!chunk.subarray(0, bytesRead).equals(zeros.subarray(0, bytesRead))) {
+        let last = bytesRead - 1;
+        while (chunk[last] === 0) last -= 1;
+        end = pos + last + 1;
+      }
+      pos += bytesRead;
+    }
+    return end;
   } finally {
     await handle.close();
   }

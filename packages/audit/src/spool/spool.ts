@@ -6,6 +6,8 @@
  * I/O callbacks of one poll phase joins it; `commitDelayMs` can hold it a little longer under load.
  */
 import { mkdirSync, statSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { AuditRecord } from '@mcp-iam/core';
 import { AuditError, SpoolWriteError } from '../errors.js';
 import { encodeSpoolJson } from './format.js';
@@ -13,6 +15,7 @@ import { nodeSpoolFileSystem, type SpoolFileSystem } from './file-system.js';
 import { acquireSpoolLock } from './lock.js';
 import {
   listSpoolSegments,
+  nonZeroEnd,
   readSegmentLines,
   segmentPath,
   type SpoolPosition,
@@ -42,9 +45,28 @@ export interface SpoolOptions {
    * 100.
    */
   readonly commitDelayMs?: number;
+  /**
+   * Zero-filled, synced space kept ahead of the writer, in bytes: the current segment is filled
+   * with zeros this far past its last record (in the background, 1 MiB per sync), and the next
+   * segment is prepared the same way before it is needed, so that a batch overwrites blocks that
+   * are already allocated and durable and its `fdatasync` has no file size or extent metadata to
+   * commit (about half the sync cost on ext4). The end of a segment's data is then the end of its
+   * last valid line, not the file size. Costs up to twice this much disk space beyond the records
+   * (trimmed from a segment when it is sealed and on close). Default 16 MiB, at most
+   * `maxSegmentBytes`; 0 disables it (a segment ends at its last record, as before). Needs a
+   * `fileSystem` with `zeroFill` (the default has it).
+   */
+  readonly preallocateBytes?: number;
   /** File operations; default the real file system. Tests pass a fault-injecting wrapper. */
   readonly fileSystem?: SpoolFileSystem;
 }
+
+/** Name of the zero-filled file prepared to become the next segment (renamed at rotation). */
+export const NEXT_SEGMENT_FILE = 'segment-next.prealloc';
+
+const DEFAULT_PREALLOCATE_BYTES = 16 * 1024 * 1024;
+/** After a failed zero-fill, preallocation waits this long before trying again. */
+const PREALLOCATE_RETRY_MS = 1000;
 
 /** What recovery found when the spool was opened. */
 export interface SpoolRecovery {
@@ -52,11 +74,22 @@ export interface SpoolRecovery {
   readonly segment: number;
   /** Valid records found in it. */
   readonly records: number;
-  /** Bytes cut from its tail (a torn or damaged last write); 0 after a clean shutdown. */
+  /**
+   * Bytes cut from its tail (a torn or damaged last write), or zero-filled back when a
+   * preallocated zero tail follows them; 0 after a clean shutdown.
+   */
   readonly truncatedBytes: number;
 }
 
 const EMPTY = Buffer.alloc(0);
+const ignore = (): void => undefined;
+
+function preallocationBytes(options: SpoolOptions, fs: SpoolFileSystem): number {
+  if (fs.zeroFill === undefined) return 0;
+  const max = options.maxSegmentBytes ?? 64 * 1024 * 1024;
+  const wanted = Number(options.preallocateBytes ?? DEFAULT_PREALLOCATE_BYTES);
+  return Number.isSafeInteger(wanted) && wanted > 0 ? Math.min(wanted, max) : 0;
+}
 
 interface Pending {
   readonly line: Buffer;
@@ -70,6 +103,9 @@ interface Pending {
  * On open it takes the directory's lock, scans the last segment and cuts it at the first torn or
  * damaged line, then continues appending there. After a failed write or sync, the next batch first
  * cuts the segment back to the last durable offset, so a failure never leaves half a batch behind.
+ * With `preallocateBytes`, segments are zero-filled ahead of the writer; a zero byte where a line
+ * should start is the end of the data, and a cut is zero-filled back instead of truncated when the
+ * zero tail follows it.
  *
  * @example
  * ```ts
@@ -86,11 +122,23 @@ export class Spool {
   readonly #maxBatchBytes: number;
   readonly #sync: boolean;
   readonly #commitDelayMs: number;
+  readonly #preallocate: number;
   readonly #releaseLock: () => void;
   readonly #recovery: SpoolRecovery;
   #segment: number;
   #fd: number;
   #durable: number;
+  // Preallocation (when #preallocate > 0): [#durable, #allocated) of the live segment holds durable
+  // zeros; a failed write may have left bytes in [#durable, #dirtyEnd). One background zero-fill
+  // at a time: of [#fillFrom, …) in the live segment, or of the prepared next segment (#fillFrom
+  // is then Infinity); batches never write into a range being filled.
+  #allocated: number;
+  #dirtyEnd: number;
+  #background: Promise<void> | undefined;
+  #fillFrom = Number.POSITIVE_INFINITY;
+  #next: { readonly fd: number; readonly size: number } | undefined;
+  #preallocateAfter = 0;
+  #retiring: Promise<void> = Promise.resolve();
   #queue: Pending[] = [];
   #queuedBytes = 0;
   #lastBatchSize = 0;
@@ -105,7 +153,13 @@ export class Spool {
 
   private constructor(
     options: SpoolOptions,
-    state: { segment: number; fd: number; offset: number; recovery: SpoolRecovery },
+    state: {
+      segment: number;
+      fd: number;
+      offset: number;
+      allocated: number;
+      recovery: SpoolRecovery;
+    },
     releaseLock: () => void,
   ) {
     this.#dir = options.dir;
@@ -115,9 +169,12 @@ export class Spool {
     this.#maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
     this.#sync = options.sync ?? true;
     this.#commitDelayMs = Math.min(Math.max(Number(options.commitDelayMs ?? 0) || 0, 0), 100);
+    this.#preallocate = preallocationBytes(options, this.#fs);
     this.#segment = state.segment;
     this.#fd = state.fd;
     this.#durable = state.offset;
+    this.#allocated = state.allocated;
+    this.#dirtyEnd = state.offset;
     this.#recovery = state.recovery;
     this.#releaseLock = releaseLock;
   }
@@ -130,36 +187,76 @@ export class Spool {
     const fs = options.fileSystem ?? nodeSpoolFileSystem;
     mkdirSync(options.dir, { recursive: true });
     const release = acquireSpoolLock(options.dir);
+    let spool: Spool;
     try {
+      // A next segment prepared before a crash holds only zeros: start a fresh one when needed.
+      await rm(join(options.dir, NEXT_SEGMENT_FILE), { force: true });
       const segments = await listSpoolSegments(options.dir);
       const last = segments.at(-1);
       if (last === undefined) {
         const fd = await fs.open(segmentPath(options.dir, 1), 'wx+');
         await fs.syncDirectory(options.dir);
         const recovery = { segment: 1, records: 0, truncatedBytes: 0 };
-        return new Spool(options, { segment: 1, fd, offset: 0, recovery }, release);
+        spool = new Spool(options, { segment: 1, fd, offset: 0, allocated: 0, recovery }, release);
+      } else {
+        spool = await Spool.#recover(options, fs, last, release);
       }
-      const path = segmentPath(options.dir, last);
-      let offset = 0;
-      let records = 0;
-      for (;;) {
-        const read = await readSegmentLines(path, offset, { maxRecords: 10_000 });
-        records += read.lines.length;
-        offset = read.end;
-        if (read.stop !== 'limit') break;
-      }
-      const size = statSync(path).size;
-      const fd = await fs.open(path, 'r+');
-      if (size > offset) {
-        await fs.truncate(fd, offset);
-        await fs.datasync(fd);
-      }
-      const recovery = { segment: last, records, truncatedBytes: size - offset };
-      return new Spool(options, { segment: last, fd, offset, recovery }, release);
     } catch (error) {
       release();
       throw error;
     }
+    // Zero-filling starts in the background after the first batch (open leaves the files as
+    // recovery left them).
+    return spool;
+  }
+
+  // Scans the last segment: its data ends at the last valid line. What follows must be zeros (a
+  // preallocated tail, kept) or nothing; anything else is a torn or damaged write, cut off: zero-
+  // filled back when zeros follow it, truncated when it reaches the end of the file (or when
+  // preallocation is off, which also drops a zero tail).
+  static async #recover(
+    options: SpoolOptions,
+    fs: SpoolFileSystem,
+    last: number,
+    release: () => void,
+  ): Promise<Spool> {
+    const path = segmentPath(options.dir, last);
+    let offset = 0;
+    let records = 0;
+    for (;;) {
+      const read = await readSegmentLines(path, offset, { maxRecords: 10_000 });
+      records += read.lines.length;
+      offset = read.end;
+      if (read.stop !== 'limit') break;
+    }
+    const size = statSync(path).size;
+    const fd = await fs.open(path, 'r+');
+    let allocated = size;
+    let truncatedBytes = 0;
+    try {
+      if (size > offset) {
+        const dirtyEnd = await nonZeroEnd(path, offset);
+        const preallocating = preallocationBytes(options, fs) > 0;
+        if (dirtyEnd === size || !preallocating) {
+          await fs.truncate(fd, offset);
+          await fs.datasync(fd);
+          truncatedBytes = size - offset;
+          allocated = offset;
+        } else if (dirtyEnd > offset) {
+          await (fs.zeroFill as NonNullable<SpoolFileSystem['zeroFill']>)(
+            fd,
+            offset,
+            dirtyEnd - offset,
+          );
+          truncatedBytes = dirtyEnd - offset;
+        }
+      }
+    } catch (error) {
+      await fs.close(fd).catch(ignore);
+      throw error;
+    }
+    const recovery = { segment: last, records, truncatedBytes };
+    return new Spool(options, { segment: last, fd, offset, allocated, recovery }, release);
   }
 
   /** The spool directory. */
@@ -297,6 +394,19 @@ export class Spool {
       });
     }
     try {
+      await this.#background;
+      await this.#retiring;
+      if (this.#preallocate > 0) {
+        // A closed spool has the plain layout: the segment ends at its last durable record (this
+        // also drops what a last failed batch left), and no prepared next segment is left behind.
+        await this.#fs.truncate(this.#fd, this.#durable).catch(ignore);
+        const next = this.#next;
+        this.#next = undefined;
+        if (next !== undefined) {
+          await this.#fs.close(next.fd).catch(ignore);
+          await rm(join(this.#dir, NEXT_SEGMENT_FILE), { force: true }).catch(ignore);
+        }
+      }
       await this.#fs.close(this.#fd);
     } finally {
       this.#releaseLock();
@@ -317,6 +427,7 @@ export class Spool {
           for (let i = 0; i < batch.length; i += 1) {
             (batch[i] as Pending).resolve(positions[i] as SpoolPosition);
           }
+          if (this.#preallocate > 0) this.#preallocateAhead();
         } catch (error) {
           this.#needsRepair = true;
           const failure = new SpoolWriteError('audit spool write failed', { cause: error });
@@ -354,8 +465,7 @@ export class Spool {
 
   async #writeBatch(batch: Pending[]): Promise<SpoolPosition[]> {
     if (this.#needsRepair) {
-      await this.#fs.truncate(this.#fd, this.#durable);
-      if (this.#sync) await this.#fs.datasync(this.#fd);
+      await this.#repair();
       this.#needsRepair = false;
     }
     if (this.#dirSyncPending && this.#sync) {
@@ -369,6 +479,9 @@ export class Spool {
       if (this.#sync) await this.#fs.syncDirectory(this.#dir);
       this.#dirSyncPending = false;
     }
+    const end = this.#durable + data.length;
+    if (end > this.#fillFrom) await this.#background; // never write where zeros are being written
+    this.#dirtyEnd = end;
     await this.#fs.write(this.#fd, data, this.#durable);
     if (this.#sync) await this.#fs.datasync(this.#fd);
     const positions: SpoolPosition[] = [];
@@ -378,20 +491,137 @@ export class Spool {
       offset += item.line.length;
     }
     this.#durable = offset;
+    if (offset > this.#allocated) this.#allocated = offset;
     return positions;
   }
 
+  // Removes what a failed write or sync may have left after the durable data: zero-filled back
+  // inside the preallocated tail (which stays), cut off otherwise.
+  async #repair(): Promise<void> {
+    const zeroFill = this.#fs.zeroFill;
+    if (this.#preallocate > 0 && zeroFill !== undefined && this.#dirtyEnd <= this.#allocated) {
+      if (this.#dirtyEnd > this.#durable) {
+        await zeroFill(this.#fd, this.#durable, this.#dirtyEnd - this.#durable);
+      }
+    } else {
+      await this.#background; // a zero-fill of this segment must not land after the cut
+      await this.#fs.truncate(this.#fd, this.#durable);
+      if (this.#sync) await this.#fs.datasync(this.#fd);
+      this.#allocated = this.#durable;
+    }
+    this.#dirtyEnd = this.#durable;
+  }
+
   // The previous segment is already durable (every batch is synced before it is acknowledged), so
-  // a reader that sees segment N+1 may treat segment N as sealed. 'w+' because a file left by an
-  // earlier failed rotation can only be empty.
+  // a reader that sees segment N+1 may treat segment N as sealed. The new segment is the prepared
+  // zero-filled file when there is one (renamed), else a new file: 'w+' because a file left by an
+  // earlier failed rotation can only be empty (or zero-filled).
   async #rotate(): Promise<void> {
     const next = this.#segment + 1;
-    const fd = await this.#fs.open(segmentPath(this.#dir, next), 'w+');
+    const path = segmentPath(this.#dir, next);
+    const prepared = this.#next;
+    this.#next = undefined;
+    let fd: number | undefined;
+    let allocated = 0;
+    if (prepared !== undefined) {
+      try {
+        await rename(join(this.#dir, NEXT_SEGMENT_FILE), path);
+        fd = prepared.fd;
+        allocated = prepared.size;
+      } catch {
+        await this.#fs.close(prepared.fd).catch(ignore);
+      }
+    }
+    fd ??= await this.#fs.open(path, 'w+');
     const old = this.#fd;
+    const oldEnd = this.#durable;
     this.#fd = fd;
     this.#segment = next;
     this.#durable = 0;
+    this.#dirtyEnd = 0;
+    this.#allocated = allocated;
+    this.#fillFrom = Number.POSITIVE_INFINITY; // a fill still running is on the old segment
     this.#dirSyncPending = true;
-    await this.#fs.close(old).catch(() => undefined);
+    // Off the request path: once no zero-fill uses the old descriptor, trim the sealed segment's
+    // unused zero tail (readers also stop at it, so a crash before the trim is harmless) and close.
+    const background = this.#background;
+    const trim = this.#preallocate > 0;
+    this.#retiring = this.#retiring.then(async () => {
+      await background;
+      if (trim) await this.#fs.truncate(old, oldEnd).catch(ignore);
+      await this.#fs.close(old).catch(ignore);
+    });
+  }
+
+  // Where the live segment should be zero-filled next: from the end of its zero tail up to
+  // #preallocate past the data (not beyond the segment size), once that is worth a fill. A
+  // background fill of a segment without a zero tail starts a little past the data, so batches
+  // go on (appending) meanwhile instead of waiting for it; the gap left is a hole, which reads as
+  // zeros like the rest of the tail.
+  #fillRange(): [number, number] | undefined {
+    if (this.#preallocate === 0) return undefined;
+    const gap = this.#allocated <= this.#durable ? this.#preallocate >> 4 : 0;
+    const from = Math.max(this.#allocated, this.#durable + gap);
+    const to = Math.min(this.#durable + this.#preallocate, this.#maxSegmentBytes);
+    if (to <= from) return undefined;
+    return to - from >= this.#preallocate / 2 || to === this.#maxSegmentBytes
+      ? [from, to]
+      : undefined;
+  }
+
+  async #fill(from: number, to: number): Promise<void> {
+    const fd = this.#fd;
+    await (this.#fs.zeroFill as NonNullable<SpoolFileSystem['zeroFill']>)(fd, from, to - from);
+    if (fd === this.#fd && to > this.#allocated) this.#allocated = to;
+  }
+
+  // Zero-fills [from, to) of a new file and leaves it, synced, as the next segment.
+  async #prepareNext(): Promise<void> {
+    const size = this.#preallocate;
+    const fd = await this.#fs.open(join(this.#dir, NEXT_SEGMENT_FILE), 'w+');
+    try {
+      await (this.#fs.zeroFill as NonNullable<SpoolFileSystem['zeroFill']>)(fd, 0, size);
+    } catch (error) {
+      await this.#fs.close(fd).catch(ignore);
+      throw error;
+    }
+    if (this.#closed) {
+      await this.#fs.close(fd).catch(ignore);
+      await rm(join(this.#dir, NEXT_SEGMENT_FILE), { force: true });
+    } else {
+      this.#next = { fd, size };
+    }
+  }
+
+  // After a batch: starts the next background zero-fill when one is due (the live segment's tail
+  // first, then the next segment once the live one has less than #preallocate bytes left).
+  #preallocateAhead(): void {
+    if (this.#background !== undefined || this.#closed || this.#needsRepair) return;
+    if (this.#preallocateAfter > 0 && Date.now() < this.#preallocateAfter) return;
+    let work: Promise<void>;
+    const range = this.#fillRange();
+    if (range !== undefined) {
+      this.#fillFrom = range[0];
+      work = this.#fill(range[0], range[1]);
+    } else if (
+      this.#next === undefined &&
+      this.#maxSegmentBytes - this.#durable <= this.#preallocate
+    ) {
+      work = this.#prepareNext();
+    } else {
+      return;
+    }
+    this.#background = work.then(
+      () => {
+        this.#background = undefined;
+        this.#fillFrom = Number.POSITIVE_INFINITY;
+        this.#preallocateAfter = 0;
+      },
+      () => {
+        this.#background = undefined;
+        this.#fillFrom = Number.POSITIVE_INFINITY;
+        this.#preallocateAfter = Date.now() + PREALLOCATE_RETRY_MS;
+      },
+    );
   }
 }

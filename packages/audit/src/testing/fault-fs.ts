@@ -14,13 +14,33 @@ export interface FaultPlan {
   failSync?: boolean;
   /** Hold every `datasync` until this promise settles (data written, not yet durable). */
   holdSync?: Promise<void>;
+  /** Fail every `zeroFill` (preallocation). */
+  failZeroFill?: boolean;
 }
 
-/** Fault-injecting {@link SpoolFileSystem}; change `plan` at any time. Counts syncs. */
+/**
+ * Fault-injecting {@link SpoolFileSystem}; change `plan` at any time. Counts syncs. Has `zeroFill`
+ * (so the spool preallocates segments) only when constructed with `{ zeroFill: true }`; its
+ * zero-fills are counted apart from `writes` and `datasyncs`.
+ */
 export class FaultInjectingFileSystem implements SpoolFileSystem {
   plan: FaultPlan = {};
   datasyncs = 0;
   writes = 0;
+  zeroFills = 0;
+  readonly zeroFill?: (fd: number, position: number, length: number) => Promise<void>;
+
+  constructor(options: { zeroFill?: boolean } = {}) {
+    if (options.zeroFill === true) {
+      this.zeroFill = async (fd, position, length) => {
+        this.zeroFills += 1;
+        if (this.plan.failZeroFill) {
+          throw Object.assign(new Error('injected fault: EIO on zero-fill'), { code: 'EIO' });
+        }
+        await nodeSpoolFileSystem.zeroFill?.(fd, position, length);
+      };
+    }
+  }
 
   open(path: string, flags: string): Promise<number> {
     return nodeSpoolFileSystem.open(path, flags);
