@@ -24,7 +24,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { querySpool } from '@mcp-iam/audit';
+import { querySpool, scanSpoolLines } from '@mcp-iam/audit';
 import { userAccessToken } from '@mcp-iam/dev-idp';
 import { createGatewayLogger, startGateway, type RunningGateway } from '@mcp-iam/gateway';
 import { advanceClock, resetClock } from './support/clock.js';
@@ -308,7 +308,7 @@ describe('row 62: strict audit sink failing', () => {
     await stack?.close();
   });
 
-  it('strict: when the spool cannot grow, an allowed call gets 503 audit_unavailable and a denial 503 instead of an answer without a record; readiness shows it; both resume once it can', async () => {
+  it('strict: when the spool cannot write, an allowed call gets 503 audit_unavailable and a denial 503 instead of an answer without a record; readiness shows it; both resume once it can', async () => {
     const token = await directToken(stack);
     assert.equal((await rpc(stack.routes.direct, token, 'tools/list')).status, 200);
     const segment = currentSegment(stack.auditDir);
@@ -317,7 +317,9 @@ describe('row 62: strict audit sink failing', () => {
     let allowedAnswer: RpcAnswer;
     let deniedAnswer: RpcAnswer;
     let ready: Response;
-    setFileSizeLimit(statSync(segment).size);
+    // The segment is preallocated (a zero tail past its records), so the spool need not grow to
+    // write: the limit is set at the end of its records, where the next write lands.
+    setFileSizeLimit(scanSpoolLines(readFileSync(segment)).goodEnd);
     try {
       allowedAnswer = await rpc(stack.routes.direct, token, 'tools/list', {}, allowed.headers);
       deniedAnswer = await rpc(stack.routes.direct, undefined, 'tools/list', {}, denied.headers);
