@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SpoolCorruptError } from '../errors.js';
 import { FaultInjectingFileSystem } from '../testing/fault-fs.js';
+import { nodeSpoolFileSystem, type SpoolFileSystem } from './file-system.js';
 import { makeRecord, tempDir } from '../testing/records.js';
 import { encodeSpoolLine } from './format.js';
 import { readSpool } from './reader.js';
@@ -306,6 +307,43 @@ test('a failing zero-fill only costs the preallocation: appends and rotation go 
     await spool.close();
     assert.ok(fs.zeroFills > 0);
     assert.deepEqual(await readAll(dir), ids);
+  } finally {
+    remove();
+  }
+});
+
+test("the background zero-fill of the live segment syncs through a descriptor of its own, never the writer's (a writeback error must reach the batch's own fdatasync)", async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const writerFds = new Set<number>();
+    const fillFds: number[] = [];
+    const fs: SpoolFileSystem = {
+      ...nodeSpoolFileSystem,
+      write(fd, data, position) {
+        writerFds.add(fd);
+        return nodeSpoolFileSystem.write(fd, data, position);
+      },
+      async zeroFill(fd, position, length) {
+        fillFds.push(fd);
+        await nodeSpoolFileSystem.zeroFill?.(fd, position, length);
+      },
+    };
+    // One segment large enough that no next segment is prepared: every fill is of the live one.
+    const spool = await Spool.open({
+      dir,
+      fileSystem: fs,
+      maxSegmentBytes: 8 * 1024 * 1024,
+      preallocateBytes: 16 * 1024,
+    });
+    for (let i = 0; i < 200; i++) await spool.append(makeRecord());
+    await spool.close();
+    assert.ok(fillFds.length > 0, 'the live segment was zero-filled ahead');
+    assert.deepEqual(
+      fillFds.filter((fd) => writerFds.has(fd)),
+      [],
+      'no fill used the descriptor batches are written through',
+    );
+    assert.equal((await readAll(dir)).length, 200);
   } finally {
     remove();
   }

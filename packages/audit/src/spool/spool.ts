@@ -569,10 +569,19 @@ export class Spool {
       : undefined;
   }
 
+  // The fill runs on a descriptor of its own. Linux reports a failed writeback once per open file
+  // description, to the first fsync/fdatasync that looks: a fill sharing the writer's descriptor
+  // could take the error of a batch's pages (flushed by its own fdatasync) and the batch's
+  // fdatasync would then succeed for data that never reached the disk.
   async #fill(from: number, to: number): Promise<void> {
-    const fd = this.#fd;
-    await (this.#fs.zeroFill as NonNullable<SpoolFileSystem['zeroFill']>)(fd, from, to - from);
-    if (fd === this.#fd && to > this.#allocated) this.#allocated = to;
+    const segment = this.#segment;
+    const fd = await this.#fs.open(segmentPath(this.#dir, segment), 'r+');
+    try {
+      await (this.#fs.zeroFill as NonNullable<SpoolFileSystem['zeroFill']>)(fd, from, to - from);
+    } finally {
+      await this.#fs.close(fd).catch(ignore);
+    }
+    if (segment === this.#segment && to > this.#allocated) this.#allocated = to;
   }
 
   // Zero-fills [from, to) of a new file and leaves it, synced, as the next segment.

@@ -180,3 +180,36 @@ test('a frozen scope list is sanitized once and reused; a mutable list is saniti
   assert.deepEqual(before.scopesRequired, ['crm.read']);
   assert.deepEqual(after.scopesRequired, ['crm\\u0007write']);
 });
+
+test('each checked input field is read once: a getter cannot pass the check with one value and be stored with another', () => {
+  let reads = 0;
+  const input = {
+    reason: 'allowed' as const,
+    startedAt: 1,
+    get outcome() {
+      reads++;
+      return (reads === 1 ? 'allow' : 'allow\u0000') as 'allow';
+    },
+  };
+  const record = buildAuditRecord(input);
+  assert.equal(reads, 1);
+  assert.equal(record.outcome, 'allow');
+  assert.equal(isSanitizedAuditRecord(record), true);
+});
+
+test('a list is copied element by element, so an Array subclass overriding slice cannot smuggle raw strings into a marked record', () => {
+  class Sneaky extends Array<string> {
+    override slice(): string[] {
+      return ['raw\u001bscope', 'x'.repeat(20_000)];
+    }
+  }
+  const scopes = Sneaky.from(['crm.read']) as Sneaky;
+  Object.freeze(scopes);
+  const record = buildAuditRecord({
+    outcome: 'allow',
+    reason: 'allowed',
+    startedAt: 1,
+    scopesRequired: scopes,
+  });
+  assert.deepEqual([...(record.scopesRequired ?? [])], ['crm.read']);
+});

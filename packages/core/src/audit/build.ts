@@ -48,10 +48,15 @@ const s = (v: string | undefined): string | undefined =>
 const sanitizedLists = new WeakMap<readonly string[], readonly string[]>();
 const list = (v: readonly string[] | undefined): readonly string[] | undefined => {
   if (v === undefined) return undefined;
-  let out = sanitizedLists.get(v);
+  // Only plain arrays are remembered: a subclass could override what a copy reads.
+  const plain = Array.isArray(v) && Object.getPrototypeOf(v) === Array.prototype;
+  let out = plain ? sanitizedLists.get(v) : undefined;
   if (out !== undefined) return out;
-  out = Object.freeze(v.slice(0, 64).map((x) => sanitizeAuditString(x)));
-  if (Object.isFrozen(v)) sanitizedLists.set(v, out);
+  const copy: string[] = [];
+  const n = Math.min(v.length, 64);
+  for (let i = 0; i < n; i++) copy.push(sanitizeAuditString(v[i] as string));
+  out = Object.freeze(copy);
+  if (plain && Object.isFrozen(v)) sanitizedLists.set(v, out);
   return out;
 };
 
@@ -78,18 +83,22 @@ const finiteOrAbsent = (v: unknown): boolean =>
 // The fields buildAuditRecord does not sanitize itself (they are not attacker-controlled in
 // well-typed callers) must already be what a sink would accept unchanged, or the record is not
 // marked and a sink validates it in full.
+// The caller reads each field once and passes the values it will store (a getter must not pass the
+// check with one value and be stored with another).
 function passesSinkChecks(
-  input: AuditInput,
+  outcome: unknown,
+  reason: unknown,
+  status: unknown,
+  upstreamStatus: unknown,
   durationMs: number,
   fingerprint: string | undefined,
 ): boolean {
-  const outcome = input.outcome;
   return (
     (outcome === 'allow' || outcome === 'deny' || outcome === 'error') &&
-    printable(input.reason) &&
+    printable(reason) &&
     (fingerprint === undefined || printable(fingerprint)) &&
-    finiteOrAbsent(input.status) &&
-    finiteOrAbsent(input.upstreamStatus) &&
+    finiteOrAbsent(status) &&
+    finiteOrAbsent(upstreamStatus) &&
     Number.isFinite(durationMs)
   );
 }
@@ -124,11 +133,13 @@ export function buildAuditRecord(input: AuditInput): AuditRecord {
       : input.tokenFingerprint;
   // Marked before the other fields are added: marking a record that already has many fields
   // would turn it into a slow dictionary object.
-  if (passesSinkChecks(input, durationMs, fingerprint)) markSanitizedAuditRecord(record);
+  const { outcome, reason, status, upstreamStatus } = input;
+  if (passesSinkChecks(outcome, reason, status, upstreamStatus, durationMs, fingerprint))
+    markSanitizedAuditRecord(record);
   let v: string | readonly string[] | number | undefined;
   if ((v = s(input.route)) !== undefined) record.route = v;
-  if (input.outcome !== undefined) record.outcome = input.outcome;
-  if (input.reason !== undefined) record.reason = input.reason;
+  if (outcome !== undefined) record.outcome = outcome;
+  if (reason !== undefined) record.reason = reason;
   if (p !== undefined) {
     if ((v = s(p.issuer)) !== undefined) record.issuer = v;
     if ((v = s(p.subject)) !== undefined) record.subject = v;
@@ -145,8 +156,8 @@ export function buildAuditRecord(input: AuditInput): AuditRecord {
   }
   if ((v = list(input.scopesRequired)) !== undefined) record.scopesRequired = v;
   if ((v = list(p?.scopes)) !== undefined) record.scopesGranted = v;
-  if (input.status !== undefined) record.status = input.status;
-  if (input.upstreamStatus !== undefined) record.upstreamStatus = input.upstreamStatus;
+  if (status !== undefined) record.status = status;
+  if (upstreamStatus !== undefined) record.upstreamStatus = upstreamStatus;
   record.durationMs = durationMs;
   if (fingerprint !== undefined) record.tokenFingerprint = fingerprint;
   if ((v = s(input.detail)) !== undefined) record.detail = v;
