@@ -375,6 +375,29 @@ test('an unavailable IdP → 503 with Retry-After, no challenge, audited as erro
   assert.equal(sink.records[0]!.outcome, 'error');
 });
 
+test("a custom verifier answering with a then-able (another realm's promise, a PromiseLike) is awaited: its rejection denies, never becomes the principal", async () => {
+  const { InvalidTokenError } = await import('../errors.js');
+  const thenable: AccessTokenVerifier = {
+    verify: () =>
+      ({
+        then(_resolve: unknown, reject: (e: unknown) => void) {
+          reject(new InvalidTokenError('token_bad_signature', 'forged'));
+        },
+      }) as unknown as Promise<never>,
+  };
+  const { rs, sink } = server({ verifier: thenable });
+  const r = denied(
+    await rs.authorize({
+      method: 'POST',
+      url: '/mcp',
+      headers: postHeaders('Bearer forged'),
+      body: rpc('tools/list'),
+    }),
+  );
+  assert.equal(r.status, 401);
+  assert.equal(sink.records[0]!.outcome, 'deny');
+});
+
 test('step-up: a weak authentication → 401 insufficient_user_authentication', async () => {
   const { rs } = server({
     policy: { default: 'deny', tools: { wire: { acr: ['mfa'], max_age: 60 } } },

@@ -279,7 +279,9 @@ export function verifyMaybeSync(
   context: VerifyContext,
 ): Principal | Promise<Principal> {
   if (!(verifier instanceof Verifier) || verifier.verify !== builtInVerify) {
-    return verifier.verify(token, context);
+    // Any other verifier's answer is adopted into a native promise: a then-able from another realm
+    // (or a hand-written PromiseLike) must be awaited, never taken for the principal itself.
+    return Promise.resolve(verifier.verify(token, context));
   }
   return verifier[verifyCached](token, context);
 }
