@@ -4,7 +4,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { request as httpRequest } from 'node:http';
+import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Gateway } from '../server/server.js';
 import { HttpUpstream } from './http.js';
 import { UpstreamAbort } from './types.js';
@@ -273,6 +275,32 @@ describe('HTTP upstream', () => {
     }
   });
 
+  test('row 53: an SSE stream whose upstream repeats its Content-Type still ends when the caller token expires', async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    const up = await startUpstream((_req, res) => {
+      res.setHeader('content-type', ['text/event-stream', 'text/event-stream']);
+      res.writeHead(200);
+      res.write('id: 1\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{}}\n\n');
+      res.on('close', () => upstreamClosed());
+    });
+    try {
+      await withGateway(new TestGuard({ tokenLifetimeSeconds: 0.3 }), up.url, async (base) => {
+        // Not awaited: without the cut-off the answer would never end.
+        const answer = send(base, {
+          method: 'GET',
+          path: '/crm/mcp',
+          headers: { authorization: `Bearer ${TOKEN}`, accept: 'text/event-stream' },
+        });
+        const ended = await Promise.race([closed.then(() => true), sleep(5000).then(() => false)]);
+        assert.equal(ended, true, 'the stream was cut at the token expiry');
+        assert.equal((await answer).status, 200);
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
   test('a client that goes away mid-stream cancels the upstream request', async () => {
     let upstreamClosed!: () => void;
     const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
@@ -395,6 +423,55 @@ describe('HTTP upstream', () => {
       );
     } finally {
       await upstream.close();
+      await up.close();
+    }
+  });
+
+  test('a client already full when the answer is attached holds the upstream back, whatever was held before (below the held limit)', async () => {
+    const big = Buffer.alloc(1024 * 1024, 'b');
+    let stop = false;
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      // 40 KiB while the audit record would be written: held, below the 64 KiB pause limit.
+      res.write(Buffer.alloc(40 * 1024, 'a'));
+      const more = (): void => {
+        while (!stop) {
+          if (!res.write(big)) {
+            res.once('drain', more);
+            return;
+          }
+        }
+        res.end();
+      };
+      setTimeout(more, 100);
+    });
+    const upstream = new HttpUpstream({ url: up.url });
+    const signal = new UpstreamAbort();
+    // A client that reads nothing: every write after the first reports a full buffer.
+    const client = new Writable({ highWaterMark: 1024, write: () => undefined });
+    try {
+      const answer = await upstream.forward({
+        method: 'POST',
+        query: '',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from('{}'),
+        subject: 'alice',
+        requestId: 'r1',
+        signal,
+      });
+      await sleep(50); // the first 40 KiB arrive and are held
+      assert.ok(answer.sendTo, 'the HTTP upstream writes answers straight into the client');
+      answer.sendTo(client);
+      await sleep(500); // the upstream offers several MiB meanwhile
+      assert.ok(
+        client.writableLength < 1024 * 1024,
+        `the gateway took ${client.writableLength} bytes for a client that reads nothing`,
+      );
+    } finally {
+      stop = true;
+      signal.abort(new Error('test over'));
+      client.destroy();
+      await upstream.close().catch(() => undefined);
       await up.close();
     }
   });

@@ -316,7 +316,10 @@ class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamResponse {
     let writable = true;
     for (const chunk of held) writable = out.write(chunk);
     if (!writable) {
+      // The client cannot take more now: the upstream waits too (it may not be paused yet when
+      // less than the held limit arrived before the client was attached).
       this.#waitingDrain = true;
+      this.#controller?.pause();
       out.once('drain', this.#onDrain);
     } else this.#controller?.resume();
   }
