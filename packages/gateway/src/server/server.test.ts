@@ -627,6 +627,52 @@ describe('gateway guard input', () => {
     }
   });
 
+  test('a request with two Host lines is refused 400 before the guard, whatever their values (RFC 9112)', async () => {
+    let upstreamCalls = 0;
+    const up = await startUpstream((_req, res) => {
+      upstreamCalls++;
+      answerJson(res, 200, {});
+    });
+    const guard = new TestGuard();
+    const gateway = new Gateway({
+      config: testConfig(up.url),
+      guards: () => guard,
+      logger: captureLogs().logger,
+    });
+    try {
+      const base = (await gateway.listen()).url;
+      const { port } = new URL(base);
+      const statusOf = (hosts: string[]) =>
+        new Promise<string>((resolve, reject) => {
+          let text = '';
+          const socket = connect(Number(port), '127.0.0.1', () =>
+            socket.end(
+              [
+                'GET /crm/mcp HTTP/1.1',
+                ...hosts.map((h) => `Host: ${h}`),
+                `Authorization: Bearer ${TOKEN}`,
+                'Connection: close',
+                '',
+                '',
+              ].join('\r\n'),
+            ),
+          );
+          socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+          socket.on('close', () => resolve(text.split('\r\n')[0] ?? ''));
+          socket.on('error', reject);
+        });
+      const allowed = `127.0.0.1:${port}`;
+      assert.match(await statusOf([allowed, 'evil.example']), /^HTTP\/1\.1 400 /);
+      assert.match(await statusOf([allowed, allowed]), /^HTTP\/1\.1 400 /);
+      assert.equal(guard.seen.length, 0, 'the guard never saw them');
+      assert.equal(upstreamCalls, 0);
+      assert.doesNotMatch(await statusOf([allowed]), /^HTTP\/1\.1 400 /);
+    } finally {
+      await gateway.close();
+      await up.close();
+    }
+  });
+
   test('headersRepeated is true exactly when a header name occurs twice, in any letter case', async () => {
     const up = await startUpstream((_req, res) => answerJson(res, 200, {}));
     const guard = new TestGuard();

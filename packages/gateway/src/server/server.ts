@@ -143,6 +143,14 @@ function isJsonContentType(value: string | undefined): boolean {
 
 class BodyTooLarge extends Error {}
 
+/** Lines of header `name` (lower case) in node:http's `rawHeaders` ([name, value, name, value…]). */
+function countHeaderLines(rawHeaders: readonly string[], name: string): number {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2)
+    if ((rawHeaders[i] as string).toLowerCase() === name) n++;
+  return n;
+}
+
 /** The shared "no CORS headers" value (requests without Origin); never mutated. */
 const NO_CORS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
@@ -411,6 +419,13 @@ export class Gateway {
     const method = req.method ?? 'GET';
     // Liveness and readiness answer any Host (probes use pod addresses) and reveal nothing.
     const probe = target.ok && (target.path === '/healthz' || target.path === '/readyz');
+    // RFC 9112 §3.2: more than one Host line is a bad request (node:http keeps only the first, so
+    // a second, hostile Host would otherwise pass unseen). Counted only when some name repeats.
+    if (
+      req.rawHeaders.length !== 2 * Object.keys(req.headers).length &&
+      countHeaderLines(req.rawHeaders, 'host') > 1
+    )
+      return ctx.reject(400, 'invalid_request', 'deny');
     if (!probe && !isHostAllowed(req.headers.host, this.#allowedHosts))
       return ctx.reject(403, 'host_forbidden', 'deny');
     if (!target.ok) return ctx.reject(400, 'invalid_request', 'deny');
@@ -902,9 +917,11 @@ class RequestContext {
         ? { 'x-request-id': this.trace.traceId, ...answer.headers }
         : { 'x-request-id': this.trace.traceId, ...answer.headers, ...this.cors },
     );
-    const type = answer.headers['content-type'];
+    // String(): an upstream that repeats Content-Type gives an array, which must still count as a
+    // stream here (the expiry cut-off below must not be skipped).
+    const type = String(answer.headers['content-type'] ?? '').toLowerCase();
     let expiry: NodeJS.Timeout | undefined;
-    if (typeof type === 'string' && type.startsWith('text/event-stream')) {
+    if (type.startsWith('text/event-stream')) {
       res.flushHeaders();
       if (expiresAt !== undefined) {
         const ms = Math.max(0, expiresAt * 1000 - Date.now());
