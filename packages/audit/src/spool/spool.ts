@@ -102,7 +102,10 @@ interface Pending {
  *
  * On open it takes the directory's lock, scans the last segment and cuts it at the first torn or
  * damaged line, then continues appending there. After a failed write or sync, the next batch first
- * cuts the segment back to the last durable offset, so a failure never leaves half a batch behind.
+ * cuts what the failed batch left, so a failure never leaves half a batch behind; when it left
+ * complete lines (which a reader in another process may have read), the segment is sealed at the
+ * last durable offset and appending continues in a new segment, so acknowledged records are never
+ * written at offsets such a reader has already passed.
  * With `preallocateBytes`, segments are zero-filled ahead of the writer; a zero byte where a line
  * should start is the end of the data, and a cut is zero-filled back instead of truncated when the
  * zero tail follows it.
@@ -146,6 +149,8 @@ export class Spool {
   #scheduled = false;
   #delayTimer: NodeJS.Timeout | undefined;
   #needsRepair = false;
+  // A segment sealed after a failed batch whose refused lines are still to be cut from its end.
+  #sealing: { readonly segment: number; readonly end: number } | undefined;
   #dirSyncPending = false;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -271,6 +276,9 @@ export class Spool {
 
   /** End of the durable data: readers in this process may read up to here. */
   get durablePosition(): SpoolPosition {
+    // While a segment sealed after a failed batch still holds the refused lines, it ends here.
+    const sealing = this.#sealing;
+    if (sealing !== undefined) return { segment: sealing.segment, offset: sealing.end };
     return { segment: this.#segment, offset: this.#durable };
   }
 
@@ -395,11 +403,17 @@ export class Spool {
     }
     try {
       await this.#background;
+      // A last failed batch is repaired as the next batch would be (its complete lines may have
+      // been read from another process: their offsets are not reused). If that fails too, the
+      // segment is left as it is and recovery cuts it on the next open.
+      if (this.#needsRepair) {
+        await this.#repair().then(() => (this.#needsRepair = false), ignore);
+      }
       await this.#retiring;
       if (this.#preallocate > 0) {
-        // A closed spool has the plain layout: the segment ends at its last durable record (this
-        // also drops what a last failed batch left), and no prepared next segment is left behind.
-        await this.#fs.truncate(this.#fd, this.#durable).catch(ignore);
+        // A closed spool has the plain layout: the segment ends at its last durable record, and no
+        // prepared next segment is left behind.
+        if (!this.#needsRepair) await this.#fs.truncate(this.#fd, this.#durable).catch(ignore);
         const next = this.#next;
         this.#next = undefined;
         if (next !== undefined) {
@@ -495,25 +509,62 @@ export class Spool {
     return positions;
   }
 
-  // Removes what a failed write or sync may have left after the durable data: zero-filled back
-  // inside the preallocated tail (which stays), cut off otherwise.
+  // Removes what a failed write or sync left after the durable data, without ever writing
+  // acknowledged records where a reader in another process may already have read refused ones:
+  // such a reader cannot know the durable offset and reads every complete, valid line, so if the
+  // refused batch left any, the segment is sealed at the durable offset and writing continues in a
+  // new segment (a reader past the sealed end moves on to it). Each step is crash-safe:
+  // 1. Bytes after the refused batch's complete lines (a torn line: no reader can pass it) are cut:
+  //    zero-filled back inside the preallocated tail, truncated otherwise. A crash from here on
+  //    leaves the segment ending in complete lines; recovery keeps them and appends after them.
+  // 2. When complete lines remain, the next segment is created (or the prepared one renamed) and
+  //    the directory synced. A crash from here on: the writer continues in the new segment.
+  // 3. Only then are the refused lines cut from the sealed segment (truncate + sync), before
+  //    anything is acknowledged in the new one, so an in-process reader never reads them.
+  // Without complete lines (nothing a reader can have read), the writer continues in place.
   async #repair(): Promise<void> {
+    if (this.#dirtyEnd > this.#durable) {
+      const path = segmentPath(this.#dir, this.#segment);
+      const lines = (await readSegmentLines(path, this.#durable, { until: this.#dirtyEnd })).end;
+      await this.#cutBack(lines);
+      if (lines > this.#durable) {
+        this.#sealing = { segment: this.#segment, end: this.#durable };
+        await this.#rotate();
+      }
+    }
+    const sealing = this.#sealing;
+    if (sealing !== undefined) {
+      if (this.#sync) await this.#fs.syncDirectory(this.#dir);
+      this.#dirSyncPending = false;
+      const fd = await this.#fs.open(segmentPath(this.#dir, sealing.segment), 'r+');
+      try {
+        await this.#fs.truncate(fd, sealing.end);
+        if (this.#sync) await this.#fs.datasync(fd);
+      } finally {
+        await this.#fs.close(fd).catch(ignore);
+      }
+      this.#sealing = undefined;
+    }
+  }
+
+  // Cuts [from, #dirtyEnd) of the live segment: zero-filled back inside the preallocated tail
+  // (which stays), truncated otherwise.
+  async #cutBack(from: number): Promise<void> {
     const zeroFill = this.#fs.zeroFill;
     if (this.#preallocate > 0 && zeroFill !== undefined && this.#dirtyEnd <= this.#allocated) {
-      if (this.#dirtyEnd > this.#durable) {
-        await zeroFill(this.#fd, this.#durable, this.#dirtyEnd - this.#durable);
-      }
+      if (this.#dirtyEnd > from) await zeroFill(this.#fd, from, this.#dirtyEnd - from);
     } else {
       await this.#background; // a zero-fill of this segment must not land after the cut
-      await this.#fs.truncate(this.#fd, this.#durable);
+      await this.#fs.truncate(this.#fd, from);
       if (this.#sync) await this.#fs.datasync(this.#fd);
-      this.#allocated = this.#durable;
+      this.#allocated = from;
     }
-    this.#dirtyEnd = this.#durable;
+    this.#dirtyEnd = from;
   }
 
   // The previous segment is already durable (every batch is synced before it is acknowledged), so
-  // a reader that sees segment N+1 may treat segment N as sealed. The new segment is the prepared
+  // a reader that sees segment N+1 may treat segment N as sealed (after a failed batch, #repair
+  // cuts the refused lines from N before anything is acknowledged in N+1). The new segment is the prepared
   // zero-filled file when there is one (renamed), else a new file: 'w+' because a file left by an
   // earlier failed rotation can only be empty (or zero-filled).
   async #rotate(): Promise<void> {

@@ -16,6 +16,8 @@ export interface FaultPlan {
   holdSync?: Promise<void>;
   /** Fail every `zeroFill` (preallocation). */
   failZeroFill?: boolean;
+  /** Fail every `truncate`. */
+  failTruncate?: boolean;
 }
 
 /**
@@ -66,8 +68,11 @@ export class FaultInjectingFileSystem implements SpoolFileSystem {
     await nodeSpoolFileSystem.datasync(fd);
   }
 
-  truncate(fd: number, length: number): Promise<void> {
-    return nodeSpoolFileSystem.truncate(fd, length);
+  async truncate(fd: number, length: number): Promise<void> {
+    if (this.plan.failTruncate) {
+      throw Object.assign(new Error('injected fault: EIO on ftruncate'), { code: 'EIO' });
+    }
+    await nodeSpoolFileSystem.truncate(fd, length);
   }
 
   close(fd: number): Promise<void> {
