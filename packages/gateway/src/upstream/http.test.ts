@@ -275,29 +275,29 @@ describe('HTTP upstream', () => {
     }
   });
 
-  test('row 53: an SSE stream whose upstream repeats its Content-Type still ends when the caller token expires', async () => {
-    let upstreamClosed!: () => void;
-    const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
-    const up = await startUpstream((_req, res) => {
-      res.setHeader('content-type', ['text/event-stream', 'text/event-stream']);
-      res.writeHead(200);
-      res.write('id: 1\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{}}\n\n');
-      res.on('close', () => upstreamClosed());
-    });
-    try {
-      await withGateway(new TestGuard({ tokenLifetimeSeconds: 0.3 }), up.url, async (base) => {
-        // Not awaited: without the cut-off the answer would never end.
-        const answer = send(base, {
-          method: 'GET',
-          path: '/crm/mcp',
-          headers: { authorization: `Bearer ${TOKEN}`, accept: 'text/event-stream' },
-        });
-        const ended = await Promise.race([closed.then(() => true), sleep(5000).then(() => false)]);
-        assert.equal(ended, true, 'the stream was cut at the token expiry');
-        assert.equal((await answer).status, 200);
+  test('an upstream answer with two Content-Type lines is refused 502, neither streamed nor passed through unfiltered', async () => {
+    for (const types of [
+      ['text/plain', 'application/json'],
+      ['text/event-stream', 'text/event-stream'],
+    ]) {
+      const up = await startUpstream((_req, res) => {
+        res.setHeader('content-type', types);
+        res.writeHead(200);
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: TOOLS }));
       });
-    } finally {
-      await up.close();
+      try {
+        await withGateway(new TestGuard({ filterList: hideSecretTools }), up.url, async (base) => {
+          const answer = await rpc(base, '/crm/mcp', TOKEN, {
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'tools/list',
+          });
+          assert.equal(answer.status, 502, `${types.join(', ')}: ${answer.body}`);
+          assert.doesNotMatch(answer.body, /secret_admin/);
+        });
+      } finally {
+        await up.close();
+      }
     }
   });
 

@@ -182,6 +182,15 @@ class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamResponse {
     headers: Record<string, string | string[] | undefined>,
   ): void {
     if (statusCode < 200) return; // 1xx informational: the answer is still to come
+    if (Array.isArray(headers['content-type'])) {
+      // Two Content-Types make the answer's kind ambiguous: list filtering and the stream rules
+      // (token-expiry cut-off) key on it, so it is refused rather than passed through.
+      this.#fail(
+        new UpstreamError('upstream_error', 'upstream answered with more than one Content-Type'),
+      );
+      _controller.abort(new Error('ambiguous upstream content type'));
+      return;
+    }
     this.status = statusCode;
     const list = this.#list;
     const ok = statusCode >= 200 && statusCode < 300;
