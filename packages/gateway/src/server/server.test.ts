@@ -24,6 +24,22 @@ import { Gateway, type Rejection } from './server.js';
 const TOKEN = 'alice.CANARY-caller-token-7f3a9c';
 const INIT = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
 
+/**
+ * Sends raw request bytes (header lines, then `body`) to 127.0.0.1:`port` and resolves with the
+ * whole answer once the connection closes: for requests node:http's client would not write.
+ */
+function rawExchange(port: string, head: readonly string[], body = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const socket = connect(Number(port), '127.0.0.1', () =>
+      socket.end([...head, '', body].join('\r\n')),
+    );
+    socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+    socket.on('close', () => resolve(text));
+    socket.on('error', reject);
+  });
+}
+
 describe('gateway server', () => {
   let upstream: RecordingUpstream;
   let guard: TestGuard;
@@ -642,25 +658,15 @@ describe('gateway guard input', () => {
     try {
       const base = (await gateway.listen()).url;
       const { port } = new URL(base);
-      const statusOf = (hosts: string[]) =>
-        new Promise<string>((resolve, reject) => {
-          let text = '';
-          const socket = connect(Number(port), '127.0.0.1', () =>
-            socket.end(
-              [
-                'GET /crm/mcp HTTP/1.1',
-                ...hosts.map((h) => `Host: ${h}`),
-                `Authorization: Bearer ${TOKEN}`,
-                'Connection: close',
-                '',
-                '',
-              ].join('\r\n'),
-            ),
-          );
-          socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
-          socket.on('close', () => resolve(text.split('\r\n')[0] ?? ''));
-          socket.on('error', reject);
-        });
+      const statusOf = async (hosts: string[]) =>
+        (
+          await rawExchange(port, [
+            'GET /crm/mcp HTTP/1.1',
+            ...hosts.map((h) => `Host: ${h}`),
+            `Authorization: Bearer ${TOKEN}`,
+            'Connection: close',
+          ])
+        ).split('\r\n')[0] ?? '';
       const allowed = `127.0.0.1:${port}`;
       assert.match(await statusOf([allowed, 'evil.example']), /^HTTP\/1\.1 400 /);
       assert.match(await statusOf([allowed, allowed]), /^HTTP\/1\.1 400 /);
@@ -685,27 +691,20 @@ describe('gateway guard input', () => {
       const base = (await gateway.listen()).url;
       const { port } = new URL(base);
       // Raw bytes: node:http's client would merge two spellings of one header name.
+      const body = JSON.stringify(INIT);
       const post = (lines: string[]) =>
-        new Promise<void>((resolve, reject) => {
-          const body = JSON.stringify(INIT);
-          const socket = connect(Number(port), '127.0.0.1', () =>
-            socket.end(
-              [
-                'POST /crm/mcp HTTP/1.1',
-                `Host: 127.0.0.1:${port}`,
-                'Content-Type: application/json',
-                `Content-Length: ${body.length}`,
-                'Connection: close',
-                ...lines,
-                '',
-                body,
-              ].join('\r\n'),
-            ),
-          );
-          socket.on('data', () => undefined);
-          socket.on('close', () => resolve());
-          socket.on('error', reject);
-        });
+        rawExchange(
+          port,
+          [
+            'POST /crm/mcp HTTP/1.1',
+            `Host: 127.0.0.1:${port}`,
+            'Content-Type: application/json',
+            `Content-Length: ${body.length}`,
+            'Connection: close',
+            ...lines,
+          ],
+          body,
+        );
       await post([`Authorization: Bearer ${TOKEN}`, 'X-Trace: a']);
       await post([`authorization: Bearer ${TOKEN}`, 'Authorization: Bearer bob.other']);
       await post([`Authorization: Bearer ${TOKEN}`, 'Accept: a/b', 'Accept: c/d']);

@@ -419,12 +419,12 @@ export class Gateway {
     const method = req.method ?? 'GET';
     // Liveness and readiness answer any Host (probes use pod addresses) and reveal nothing.
     const probe = target.ok && (target.path === '/healthz' || target.path === '/readyz');
-    // RFC 9112 §3.2: more than one Host line is a bad request (node:http keeps only the first, so
-    // a second, hostile Host would otherwise pass unseen). Counted only when some name repeats.
-    if (
-      req.rawHeaders.length !== 2 * Object.keys(req.headers).length &&
-      countHeaderLines(req.rawHeaders, 'host') > 1
-    )
+    // node:http keeps one value of most repeated headers in `req.headers` (it drops a second
+    // Authorization or Host). One key per raw header line means no name was repeated.
+    const headersRepeated = req.rawHeaders.length !== 2 * Object.keys(req.headers).length;
+    // RFC 9112 §3.2: more than one Host line is a bad request (a second, hostile Host would
+    // otherwise pass unseen). Counted only when some name repeats.
+    if (headersRepeated && countHeaderLines(req.rawHeaders, 'host') > 1)
       return ctx.reject(400, 'invalid_request', 'deny');
     if (!probe && !isHostAllowed(req.headers.host, this.#allowedHosts))
       return ctx.reject(403, 'host_forbidden', 'deny');
@@ -497,7 +497,15 @@ export class Gateway {
     let decision;
     try {
       decision = await route.guard.authorize(
-        new IncomingGuardRequest(req, ctx.trace.traceId, method, target, headers, body),
+        new IncomingGuardRequest(
+          req,
+          ctx.trace.traceId,
+          method,
+          target,
+          headers,
+          body,
+          headersRepeated,
+        ),
       );
     } catch (error) {
       this.#logger.error(
@@ -691,6 +699,7 @@ class IncomingGuardRequest implements GuardRequest {
     target: { readonly path: string; readonly query: string },
     headers: IncomingMessage['headers'],
     body: Buffer | undefined,
+    headersRepeated: boolean,
   ) {
     this.#req = req;
     this.requestId = requestId;
@@ -699,9 +708,7 @@ class IncomingGuardRequest implements GuardRequest {
     this.query = target.query;
     this.headers = headers;
     this.body = body;
-    // node:http keeps one value of most repeated headers in `req.headers` (it drops a second
-    // Authorization). One key per raw header line means no name was repeated.
-    this.headersRepeated = req.rawHeaders.length !== 2 * Object.keys(req.headers).length;
+    this.headersRepeated = headersRepeated;
   }
 
   get headersDistinct(): Readonly<Record<string, readonly string[]>> {
