@@ -12,7 +12,7 @@ import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditRecord } from '@mcp-iam/core';
 import { FaultInjectingFileSystem } from '../testing/fault-fs.js';
-import { makeRecord, tempDir } from '../testing/records.js';
+import { makeRecord, readSpoolIds, tempDir, waitFor } from '../testing/records.js';
 import { encodeSpoolLine } from './format.js';
 import { readSpool } from './reader.js';
 import { listSpoolSegments, segmentPath, type SpoolPosition } from './segments.js';
@@ -38,20 +38,6 @@ async function follow(dir: string, from?: SpoolPosition): Promise<Followed> {
     error = (e as { code?: string }).code ?? String(e);
   }
   return { ids, pos, error };
-}
-
-async function readIds(dir: string, until?: SpoolPosition): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const { record } of readSpool(dir, { until })) ids.push(record.id);
-  return ids;
-}
-
-async function waitFor(what: string, ok: () => boolean): Promise<void> {
-  const start = Date.now();
-  while (!ok()) {
-    if (Date.now() - start > 5000) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
 }
 
 const big = (fill: string): AuditRecord => makeRecord({ detail: fill.repeat(300) });
@@ -129,9 +115,9 @@ for (const preallocateBytes of [64 * 1024, 0]) {
 
       // An in-process reader (up to the durable position) never sees a refused record.
       const all = [first.id, ...acked.map((r) => r.id), ...more];
-      assert.deepEqual(await readIds(dir, spool.durablePosition), all);
+      assert.deepEqual(await readSpoolIds(dir, spool.durablePosition), all);
       await spool.close();
-      assert.deepEqual(await readIds(dir), all);
+      assert.deepEqual(await readSpoolIds(dir), all);
     } finally {
       remove();
     }
@@ -152,7 +138,7 @@ for (const preallocateBytes of [64 * 1024, 0]) {
       assert.deepEqual(await listSpoolSegments(dir), [1, 2]);
       await spool.close();
       assert.equal(statSync(segmentPath(dir, 1)).size, end.offset, 'sealed at the durable end');
-      assert.deepEqual(await readIds(dir), [first.id, next.id]);
+      assert.deepEqual(await readSpoolIds(dir), [first.id, next.id]);
     } finally {
       remove();
     }
@@ -175,7 +161,7 @@ for (const preallocateBytes of [64 * 1024, 0]) {
       assert.deepEqual(await spool.append(next), end);
       assert.deepEqual(await listSpoolSegments(dir), [1]);
       await spool.close();
-      assert.deepEqual(await readIds(dir), [first.id, next.id]);
+      assert.deepEqual(await readSpoolIds(dir), [first.id, next.id]);
     } finally {
       remove();
     }
@@ -209,7 +195,7 @@ for (const preallocateBytes of [64 * 1024, 0]) {
         acked.map((r) => r.id),
       );
       await spool.close();
-      assert.deepEqual(await readIds(dir), [first.id, ...acked.map((r) => r.id)]);
+      assert.deepEqual(await readSpoolIds(dir), [first.id, ...acked.map((r) => r.id)]);
     } finally {
       remove();
     }
@@ -305,7 +291,7 @@ for (const preallocateBytes of [64 * 1024, 0]) {
         assert.deepEqual(await listSpoolSegments(dir), [1, 2]);
         // Meanwhile an in-process reader still stops at the sealed segment's durable end.
         assert.deepEqual(spool.durablePosition, caughtUp.pos);
-        assert.deepEqual(await readIds(dir, spool.durablePosition), [first.id]);
+        assert.deepEqual(await readSpoolIds(dir, spool.durablePosition), [first.id]);
       } else {
         // Without a zero tail the torn-part cut is itself a truncate: the repair stops before the
         // new segment (the same state as a crash right after the failed batch).
@@ -326,7 +312,7 @@ for (const preallocateBytes of [64 * 1024, 0]) {
       );
       // Refused lines may stay in the sealed segment after such a crash (like any batch written
       // before a crash); every acknowledged record is there exactly once, in order.
-      const all = await readIds(copy);
+      const all = await readSpoolIds(copy);
       assert.deepEqual(
         all.filter((id) => !refused.some((r) => r.id === id)),
         [first.id, ...acked.map((r) => r.id)],
@@ -339,7 +325,7 @@ for (const preallocateBytes of [64 * 1024, 0]) {
       const live = await follow(dir, seen.pos);
       assert.equal(live.error, undefined);
       assert.deepEqual(live.ids, [later.id]);
-      assert.deepEqual(await readIds(dir), [first.id, later.id]);
+      assert.deepEqual(await readSpoolIds(dir), [first.id, later.id]);
     } finally {
       remove();
       removeCopy();

@@ -6,25 +6,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SpoolCorruptError } from '../errors.js';
 import { FaultInjectingFileSystem } from '../testing/fault-fs.js';
 import { nodeSpoolFileSystem, type SpoolFileSystem } from './file-system.js';
-import { makeRecord, tempDir } from '../testing/records.js';
+import { makeRecord, readSpoolIds, tempDir, waitFor } from '../testing/records.js';
 import { encodeSpoolLine } from './format.js';
 import { readSpool } from './reader.js';
 import { listSpoolSegments, segmentPath } from './segments.js';
 import { NEXT_SEGMENT_FILE, Spool } from './spool.js';
-
-async function readAll(dir: string): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const { record } of readSpool(dir)) ids.push(record.id);
-  return ids;
-}
-
-async function waitFor(what: string, ok: () => boolean): Promise<void> {
-  const start = Date.now();
-  while (!ok()) {
-    if (Date.now() - start > 5000) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
-}
 
 function lines(n: number): { bytes: Buffer; ids: string[] } {
   const records = Array.from({ length: n }, () => makeRecord());
@@ -50,7 +36,7 @@ test('preallocation: the live segment is zero-filled ahead of its data, and a re
     const end = spool.durablePosition.offset;
     await waitFor('the zero tail', () => statSync(path).size >= 64 * 1024);
     assert.ok(isZero(readFileSync(path).subarray(end)), 'the tail holds only zeros');
-    assert.deepEqual(await readAll(dir), ids);
+    assert.deepEqual(await readSpoolIds(dir), ids);
     let last = { segment: 0, offset: 0 };
     for await (const entry of readSpool(dir)) last = entry.next;
     assert.deepEqual(last, { segment: 1, offset: end });
@@ -86,7 +72,7 @@ test('recovery: a zero byte where a line should start is the end of the data; th
     assert.deepEqual(position, { segment: 1, offset: bytes.length });
     assert.ok(statSync(path).size >= bytes.length + 32 * 1024);
     await spool.close();
-    assert.deepEqual(await readAll(dir), [...ids, after.id]);
+    assert.deepEqual(await readSpoolIds(dir), [...ids, after.id]);
   } finally {
     remove();
   }
@@ -101,7 +87,7 @@ test('recovery: a torn line followed by zeros is cut by zero-filling it back, ke
     const size = bytes.length + torn.length + 8192;
     writeFileSync(path, Buffer.concat([bytes, torn, Buffer.alloc(8192)]));
     // A reader on the live segment stops before the torn line, without an error.
-    assert.deepEqual(await readAll(dir), ids);
+    assert.deepEqual(await readSpoolIds(dir), ids);
 
     const spool = await Spool.open({ dir });
     assert.deepEqual(spool.recovery, { segment: 1, records: 2, truncatedBytes: torn.length });
@@ -110,7 +96,7 @@ test('recovery: a torn line followed by zeros is cut by zero-filling it back, ke
     const after = makeRecord();
     await spool.append(after);
     await spool.close();
-    assert.deepEqual(await readAll(dir), [...ids, after.id]);
+    assert.deepEqual(await readSpoolIds(dir), [...ids, after.id]);
   } finally {
     remove();
   }
@@ -134,7 +120,7 @@ test('recovery: bytes after a stretch of zeros (a torn batch whose first block w
     });
     assert.ok(isZero(readFileSync(path).subarray(bytes.length)));
     await spool.close();
-    assert.deepEqual(await readAll(dir), ids);
+    assert.deepEqual(await readSpoolIds(dir), ids);
   } finally {
     remove();
   }
@@ -147,11 +133,11 @@ test('a sealed segment ends where its zero tail starts (a crash before the trim)
     const second = lines(1);
     writeFileSync(segmentPath(dir, 1), Buffer.concat([first.bytes, Buffer.alloc(5000)]));
     writeFileSync(segmentPath(dir, 2), second.bytes);
-    assert.deepEqual(await readAll(dir), [...first.ids, ...second.ids]);
+    assert.deepEqual(await readSpoolIds(dir), [...first.ids, ...second.ids]);
 
     const damaged = Buffer.concat([first.bytes, Buffer.alloc(5000), Buffer.from('x')]);
     writeFileSync(segmentPath(dir, 1), Buffer.concat([damaged, Buffer.alloc(100)]));
-    await assert.rejects(readAll(dir), (error: unknown) => {
+    await assert.rejects(readSpoolIds(dir), (error: unknown) => {
       assert.ok(error instanceof SpoolCorruptError);
       return true;
     });
@@ -180,7 +166,7 @@ test('rotation with preallocation: the next segment is prepared ahead and rename
     // The live segment is preallocated: its file is at least as long as its data.
     const live = statSync(segmentPath(dir, segments.at(-1)!)).size;
     assert.ok(live >= spool.durablePosition.offset);
-    assert.deepEqual(await readAll(dir), ids);
+    assert.deepEqual(await readSpoolIds(dir), ids);
     await spool.close();
     for (const n of segments) {
       const bytes = readFileSync(segmentPath(dir, n));
@@ -188,7 +174,7 @@ test('rotation with preallocation: the next segment is prepared ahead and rename
       assert.equal(bytes.indexOf(0), -1, `segment ${n} is trimmed to its records`);
     }
     assert.equal(existsSync(join(dir, NEXT_SEGMENT_FILE)), false);
-    assert.deepEqual(await readAll(dir), ids);
+    assert.deepEqual(await readSpoolIds(dir), ids);
   } finally {
     remove();
   }
@@ -200,7 +186,7 @@ test('a prepared next segment left by a crash is removed on open and never read'
     const { bytes, ids } = lines(2);
     writeFileSync(segmentPath(dir, 1), bytes);
     writeFileSync(join(dir, NEXT_SEGMENT_FILE), Buffer.alloc(4096));
-    assert.deepEqual(await readAll(dir), ids);
+    assert.deepEqual(await readSpoolIds(dir), ids);
     const spool = await Spool.open({ dir });
     assert.equal(existsSync(join(dir, NEXT_SEGMENT_FILE)), false);
     await spool.close();
@@ -246,9 +232,9 @@ test('a spool written with the previous layout (no zero tail) opens, reads, and 
       await spool.append(record);
     }
     await waitFor('the zero tail', () => statSync(segmentPath(dir, 1)).size >= 64 * 1024);
-    assert.deepEqual(await readAll(dir), ids);
+    assert.deepEqual(await readSpoolIds(dir), ids);
     await spool.close();
-    assert.deepEqual(await readAll(dir), ids);
+    assert.deepEqual(await readSpoolIds(dir), ids);
   } finally {
     remove();
   }
@@ -278,7 +264,7 @@ test('fault injection with preallocation: a torn failed write inside the zero ta
     const third = makeRecord();
     await spool.append(third);
     await spool.close();
-    const ids = await readAll(dir);
+    const ids = await readSpoolIds(dir);
     assert.equal(ids.length, 3);
     assert.equal(ids[0], first.id);
     assert.equal(ids[2], third.id);
@@ -306,7 +292,7 @@ test('a failing zero-fill only costs the preallocation: appends and rotation go 
     }
     await spool.close();
     assert.ok(fs.zeroFills > 0);
-    assert.deepEqual(await readAll(dir), ids);
+    assert.deepEqual(await readSpoolIds(dir), ids);
   } finally {
     remove();
   }
@@ -343,7 +329,7 @@ test("the background zero-fill of the live segment syncs through a descriptor of
       [],
       'no fill used the descriptor batches are written through',
     );
-    assert.equal((await readAll(dir)).length, 200);
+    assert.equal((await readSpoolIds(dir)).length, 200);
   } finally {
     remove();
   }

@@ -8,19 +8,13 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SpoolLockedError } from '../errors.js';
 import { FaultInjectingFileSystem } from '../testing/fault-fs.js';
-import { makeRecord, tempDir } from '../testing/records.js';
+import { makeRecord, readSpoolIds, tempDir } from '../testing/records.js';
 import { readSpoolCursor, writeSpoolCursor } from './cursor.js';
 import { nodeSpoolFileSystem } from './file-system.js';
 import { decodeSpoolLine, encodeSpoolJson, encodeSpoolLine } from './format.js';
 import { readSpool } from './reader.js';
 import { listSpoolSegments, segmentPath } from './segments.js';
 import { Spool } from './spool.js';
-
-async function readAll(dir: string): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const { record } of readSpool(dir)) ids.push(record.id);
-  return ids;
-}
 
 test('acknowledged records are read back in append order with their positions', async () => {
   const { dir, remove } = tempDir();
@@ -52,7 +46,7 @@ test('concurrent appends are group-committed: far fewer fdatasyncs than records'
     await Promise.all(Array.from({ length: 500 }, () => spool.append(makeRecord())));
     await spool.close();
     assert.ok(fs.datasyncs >= 1 && fs.datasyncs <= 10, `datasyncs: ${fs.datasyncs}`);
-    assert.equal((await readAll(dir)).length, 500);
+    assert.equal((await readSpoolIds(dir)).length, 500);
   } finally {
     remove();
   }
@@ -72,7 +66,7 @@ test('rotates to a new segment past maxSegmentBytes and readers cross segments i
     const segments = await listSpoolSegments(dir);
     assert.ok(segments.length > 3, `segments: ${segments.length}`);
     for (const n of segments.slice(0, -1)) assert.ok(statSync(segmentPath(dir, n)).size <= 2000);
-    assert.deepEqual(await readAll(dir), ids);
+    assert.deepEqual(await readSpoolIds(dir), ids);
     const reopened = await Spool.open({ dir, maxSegmentBytes: 2000 });
     assert.equal(reopened.recovery.segment, segments.at(-1));
     await reopened.close();
@@ -99,7 +93,7 @@ test('recovery cuts half a line left at the tail and appending continues after t
     const after = makeRecord();
     await reopened.append(after);
     await reopened.close();
-    assert.deepEqual(await readAll(dir), [...kept.map((r) => r.id), after.id]);
+    assert.deepEqual(await readSpoolIds(dir), [...kept.map((r) => r.id), after.id]);
   } finally {
     remove();
   }
@@ -122,7 +116,7 @@ test('recovery cuts at the first line whose checksum does not match, and everyth
     assert.equal(reopened.recovery.records, 1);
     assert.equal(statSync(path).size, second);
     await reopened.close();
-    assert.deepEqual(await readAll(dir), [records[0]?.id]);
+    assert.deepEqual(await readSpoolIds(dir), [records[0]?.id]);
   } finally {
     remove();
   }
@@ -173,7 +167,7 @@ test('fault injection: a torn failed write is rejected, and the next batch cuts 
     const third = makeRecord();
     await spool.append(third);
     await spool.close();
-    assert.deepEqual(await readAll(dir), [first.id, third.id]);
+    assert.deepEqual(await readSpoolIds(dir), [first.id, third.id]);
   } finally {
     remove();
   }
@@ -245,7 +239,7 @@ test('appends made in one event-loop turn share one fdatasync, even many microta
     assert.equal(fs.datasyncs, 1);
     await spool.close();
     assert.deepEqual(
-      await readAll(dir),
+      await readSpoolIds(dir),
       records.map((r) => r.id),
     );
   } finally {
@@ -280,7 +274,7 @@ test('a failed sync rejects exactly its batch; records appended meanwhile form t
     await Promise.all(rest);
     await spool.close();
     assert.deepEqual(
-      await readAll(dir),
+      await readSpoolIds(dir),
       later.map((r) => r.id),
     );
   } finally {
@@ -306,7 +300,7 @@ test('commitDelayMs: concurrent writers share one sync, acknowledged only once d
     await Promise.all([a, b]);
     assert.equal(fs.datasyncs, syncs + 1, 'both records shared the delayed batch');
     await spool.close();
-    assert.equal((await readAll(dir)).length, 9);
+    assert.equal((await readSpoolIds(dir)).length, 9);
   } finally {
     remove();
   }
@@ -322,7 +316,7 @@ test('commitDelayMs: close does not wait for the delay and leaves every acknowle
     await spool.close();
     await Promise.all(pending);
     assert.ok(performance.now() - start < 90, 'close started the delayed batch at once');
-    assert.equal((await readAll(dir)).length, 4);
+    assert.equal((await readSpoolIds(dir)).length, 4);
   } finally {
     remove();
   }
