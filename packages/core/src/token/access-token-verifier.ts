@@ -188,9 +188,9 @@ class Verifier implements IamAccessTokenVerifier {
     return { shape, cacheKey };
   }
 
+  // The same lookup as the synchronous path; `async` turns its throws into rejections.
   async verify(token: string, context: VerifyContext): Promise<Principal> {
-    const found = this.#lookup(token, context);
-    return found.principal ?? this.#verifyUncached(token, context, found.shape, found.cacheKey);
+    return this[verifyCached](token, context);
   }
 
   async #verifyUncached(
