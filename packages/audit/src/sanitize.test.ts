@@ -33,6 +33,7 @@ function built(value: string, index: number): AuditRecord {
     principal: {
       issuer: value,
       subject: value,
+      kind: 'user',
       clientId: value,
       scopes: [value, 'crm.read'],
       audience: ['https://m/mcp'],

@@ -19,6 +19,8 @@
  *   `upstream_unavailable` (502), `upstream_timeout` (504), `upstream_error`
  * - other: `audit_unavailable` (503), `origin_forbidden` (403), `host_forbidden` (403),
  *   `body_too_large` (413), `unsupported_media_type` (415), `internal_error` (500)
+ * - sessions (gateway): `session_unknown`, `session_not_owned` (404: an `Mcp-Session-Id` the
+ *   gateway does not know, or one bound to another principal)
  */
 export type ReasonCode =
   | 'allowed'
@@ -60,6 +62,8 @@ export type ReasonCode =
   | 'host_forbidden'
   | 'body_too_large'
   | 'unsupported_media_type'
+  | 'session_unknown'
+  | 'session_not_owned'
   | 'internal_error';
 
 /**

@@ -6,6 +6,7 @@ import { isSanitizedAuditRecord, sanitizeAuditString, tokenFingerprint } from '.
 const principal = {
   issuer: 'https://idp.example',
   subject: 'alice\r\nforged: yes',
+  kind: 'user' as const,
   clientId: 'agent\u001b[2J',
   scopes: ['crm.read'],
   audience: ['https://m/mcp'],

@@ -247,6 +247,27 @@ test('row 56: two users never share a cache entry, even concurrently', async () 
   assert.equal(c.cacheSize, 2);
 });
 
+test('row 81: an entry serves only the principal key it was exchanged for', async () => {
+  responder = good;
+  const c = client();
+  const request = { subjectToken: 'shared-token', audience: TARGET, scope: 'crm.read' };
+  const main = JSON.stringify(['https://idp.example', 'user', 'alice']);
+  const partner = JSON.stringify(['https://partner.example', 'user', 'alice']);
+  const a = await c.exchange({ ...request, principalKey: main });
+  const b = await c.exchange({ ...request, principalKey: partner });
+  assert.notEqual(a.accessToken, b.accessToken);
+  assert.equal((await c.exchange({ ...request, principalKey: main })).accessToken, a.accessToken);
+  assert.equal(c.cacheSize, 2);
+});
+
+test('cache keys are unambiguous: no split of the same characters between fields meets another', async () => {
+  responder = good;
+  const c = client();
+  await c.exchange({ subjectToken: 't', audience: `${TARGET}\nx`, resource: 'y' });
+  await c.exchange({ subjectToken: 't', audience: TARGET, resource: 'x\ny' });
+  assert.equal(c.cacheSize, 2);
+});
+
 test('single flight: concurrent identical exchanges make one IdP request; later ones hit the cache until expiry', async () => {
   let calls = 0;
   responder = async (p) => {

@@ -61,6 +61,11 @@ export interface TokenExchangeRequest {
   readonly actorToken?: string;
   /** Type of `actorToken`. Default access token. */
   readonly actorTokenType?: string;
+  /**
+   * The caller's {@link principalKey}. Part of the cache key, beside the subject token's hash, so
+   * an entry serves only the principal it was exchanged for (row 81).
+   */
+  readonly principalKey?: string;
 }
 
 /** An exchanged token. Send it only to the audience it was issued for. */
@@ -144,13 +149,15 @@ export class TokenExchangeClient {
       throw new TypeError('token exchange needs an audience or a resource');
     }
     const scopes = scopeList(request.scope);
-    const key = [
+    // A JSON array: no two requests produce the same key, whatever their strings hold.
+    const key = JSON.stringify([
+      request.principalKey ?? null,
       sha256(request.subjectToken),
-      request.audience ?? '',
-      request.resource ?? '',
-      scopes.join(' '),
-      request.actorToken === undefined ? '' : sha256(request.actorToken),
-    ].join('\n');
+      request.audience ?? null,
+      request.resource ?? null,
+      scopes,
+      request.actorToken === undefined ? null : sha256(request.actorToken),
+    ]);
     const now = this.#nowSec();
     const cached = this.#cache.get(key);
     if (cached && cached.usableUntil > now) {

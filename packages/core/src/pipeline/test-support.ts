@@ -91,6 +91,7 @@ export class LocalKeyTestVerifier implements AccessTokenVerifier {
     return Object.freeze({
       issuer: this.issuer,
       subject: String(p.sub),
+      kind: p.sub === p.client_id ? 'client' : 'user',
       clientId: String(p.client_id),
       scopes: typeof p.scope === 'string' ? p.scope.split(' ').filter(Boolean) : [],
       audience: Array.isArray(p.aud) ? p.aud : [String(p.aud)],

@@ -9,6 +9,7 @@ function principal(overrides: Partial<Principal> = {}): Principal {
   return {
     issuer: 'https://idp.example',
     subject: 'alice',
+    kind: 'user',
     clientId: 'agent',
     scopes: [],
     audience: ['https://mcp.example/mcp'],

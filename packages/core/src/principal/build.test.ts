@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidTokenError } from '../errors.js';
-import { actorChain } from './principal.js';
+import { actorChain, principalKey } from './principal.js';
 import { buildPrincipal, MAX_ACTOR_DEPTH, parseActor, parseScopes } from './build.js';
 
 const ISSUER = 'https://idp.example.com';
@@ -131,4 +131,41 @@ test('returns a deeply frozen principal that does not alias the input claims', (
   assert.deepEqual(p.audience, ['https://rs.example.com']);
   assert.equal(p.expiresAt, 2_000_000_000);
   assert.equal(p.issuedAt, 1_999_999_000);
+});
+
+test('kind: a token with a user sub is a user; no sub, or sub equal to the client id, is a client', () => {
+  const mapping = { issuer: ISSUER };
+  assert.equal(buildPrincipal(base, mapping, 'jwt').kind, 'user');
+  assert.equal(buildPrincipal({ ...base, sub: 'app' }, mapping, 'jwt').kind, 'client');
+  const { sub: _sub, ...noSub } = base;
+  const machine = buildPrincipal(noSub, mapping, 'opaque', { subjectFallbackToClientId: true });
+  assert.equal(machine.subject, 'app');
+  assert.equal(machine.kind, 'client');
+});
+
+test('row 81: principal keys differ whenever issuer, kind or subject differ, whatever the strings hold', () => {
+  const triples: Array<[string, 'user' | 'client', string]> = [
+    ['https://idp.example.com', 'user', 'alice'],
+    ['https://partner.example.com', 'user', 'alice'],
+    ['https://idp.example.com', 'client', 'alice'],
+    ['https://idp.example.com', 'user', 'bob'],
+    // Separator tricks that break a plain concatenation.
+    ['https://idp.example.com\u0000user', 'user', 'alice'],
+    ['https://idp.example.com', 'user', 'user\u0000alice'],
+    ['a","user","b', 'user', 'c'],
+    ['a', 'user', 'b","user","c'],
+    ['https://idp.example.com|user', 'user', 'alice'],
+    ['https://idp.example.com', 'user', 'user|alice'],
+  ];
+  const keys = triples.map(([issuer, kind, subject]) => principalKey({ issuer, kind, subject }));
+  assert.equal(new Set(keys).size, triples.length);
+  for (const [i, key] of keys.entries()) assert.deepEqual(JSON.parse(key), triples[i]);
+});
+
+test('a principal without a kind (a plain JavaScript verifier) is keyed as a user', () => {
+  const legacy = { issuer: ISSUER, subject: 'alice' } as Parameters<typeof principalKey>[0];
+  assert.equal(
+    principalKey(legacy),
+    principalKey({ issuer: ISSUER, kind: 'user', subject: 'alice' }),
+  );
 });

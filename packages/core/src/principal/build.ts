@@ -137,6 +137,7 @@ export function buildPrincipal(
     throw badClaim(clientIdClaim, 'must be a non-empty string');
 
   let subject = claims.sub;
+  const named = subject !== undefined;
   if (subject === undefined && options.subjectFallbackToClientId) subject = clientId;
   if (subject === undefined)
     throw new InvalidTokenError('token_missing_claim', 'claim "sub" is missing');
@@ -177,6 +178,8 @@ export function buildPrincipal(
   return Object.freeze({
     issuer: mapping.issuer,
     subject,
+    // No user in the token: no `sub`, or a `sub` that is the client itself (client credentials).
+    kind: !named || subject === clientId ? 'client' : 'user',
     clientId,
     scopes: Object.freeze(parseScopes(claims[scopeClaim], scopeClaim)),
     audience: Object.freeze(audienceOf(claims)),

@@ -10,6 +10,7 @@ const principal = (exp: number): Principal =>
   ({
     issuer: 'i',
     subject: 's',
+    kind: 'user',
     clientId: 'c',
     scopes: [],
     audience: [],
