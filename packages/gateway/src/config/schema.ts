@@ -300,6 +300,30 @@ export const auditSchema = z
   })
   .describe('Audit records, one per request.');
 
+/** Upstream sessions bound to their owner. */
+export const sessionsSchema = z
+  .strictObject({
+    idle_timeout_s: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'A session unused this long is forgotten; its id then gets 404 and the client starts a new session (default 3600).',
+      ),
+    max_bindings: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'Most sessions remembered; beyond it the least recently used is forgotten (default 100000).',
+      ),
+  })
+  .describe(
+    'Each upstream Mcp-Session-Id is bound to the principal that created it; other principals get 404.',
+  );
+
 /** The whole gateway configuration file. */
 export const gatewayConfigSchema = z
   .strictObject({
@@ -330,6 +354,7 @@ export const gatewayConfigSchema = z
     issuers: z.array(issuerSchema).min(1).describe('Trusted token issuers.'),
     client: clientSchema.optional(),
     routes: z.array(routeSchema).min(1).describe('Protected MCP endpoints.'),
+    sessions: sessionsSchema.optional(),
     audit: auditSchema,
   })
   .describe('mcp-iam gateway configuration.');

@@ -203,6 +203,8 @@ export class GatewayMetrics {
   readonly #exchange: Counter<'result'>;
   readonly #auditQueue: Gauge;
   readonly #stdio: Gauge<'route'>;
+  readonly #droppedNotifications: Counter<'route' | 'method'>;
+  readonly #sessions: Gauge;
   readonly #reloads: Counter<'result'>;
 
   constructor(options: GatewayMetricsOptions = {}) {
@@ -273,6 +275,17 @@ export class GatewayMetrics {
       labelNames: ['route'],
       registers,
     });
+    this.#droppedNotifications = new Counter({
+      name: `${p}notifications_dropped_total`,
+      help: 'Client notifications dropped because they name no pending request of their sender, by route and method.',
+      labelNames: ['route', 'method'],
+      registers,
+    });
+    this.#sessions = new Gauge({
+      name: `${p}session_bindings`,
+      help: 'Upstream sessions bound to the principal that created them.',
+      registers,
+    });
     this.#reloads = new Counter({
       name: `${p}config_reloads_total`,
       help: 'Configuration reloads by result (ok|error).',
@@ -339,6 +352,16 @@ export class GatewayMetrics {
   /** Sets the number of live stdio processes of a route. */
   setStdioProcesses(route: string, count: number): void {
     this.#stdio.set({ route }, count);
+  }
+
+  /** Counts a client notification dropped by a stdio route (`method` is one the route names). */
+  countDroppedNotification(route: string, method: string): void {
+    this.#droppedNotifications.inc({ route, method });
+  }
+
+  /** Sets the number of live session bindings. */
+  setSessionBindings(count: number): void {
+    this.#sessions.set(count);
   }
 
   /** Counts a configuration reload. */

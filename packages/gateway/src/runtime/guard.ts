@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import {
   createResourceServer,
   filterList,
+  principalKey,
   type AccessTokenVerifier,
   type AllowResult,
   type AuditSink,
@@ -170,6 +171,7 @@ export function createGuardFactory(
       }
       const exchanged = await (context.exchange as TokenExchangeClient).exchange({
         subjectToken: decision.token,
+        principalKey: principalKey(decision.principal),
         resource: audience,
         ...(downstream.scope ? { scope: downstream.scope } : {}),
       });
@@ -222,6 +224,7 @@ class CoreAllow implements GuardAllow {
     };
     if (outcome.upstreamStatus !== undefined) options.upstreamStatus = outcome.upstreamStatus;
     if (outcome.reason !== undefined) options.reason = outcome.reason;
+    if (outcome.outcome !== undefined) options.outcome = outcome.outcome;
     await this.#rs.complete(this.#decision, options);
   }
 }

@@ -60,6 +60,11 @@ export interface GuardOutcome {
   readonly upstreamStatus?: number;
   /** Set when the request failed after the allow decision (outcome `error`). */
   readonly reason?: ReasonCode;
+  /**
+   * The record's outcome when it is not what `reason` implies (`allow` without a reason, `error`
+   * with one): `deny` for a refusal after the allow decision, such as another principal's session.
+   */
+  readonly outcome?: 'allow' | 'deny' | 'error';
 }
 
 /** The request is refused: the gateway answers exactly this. */

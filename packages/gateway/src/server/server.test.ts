@@ -103,12 +103,20 @@ describe('gateway server', () => {
     assert.deepEqual(guard.completed, [{ status: 200, upstreamStatus: 200, reason: undefined }]);
   });
 
-  test('every answer carries the request id: upstream answers, guard denials and refusals', async () => {
+  test("every answer carries the gateway's own request id; a client traceparent only joins the trace (row 85)", async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const allowed = await rpc(base, '/crm/mcp', TOKEN, INIT, {
       traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
     });
-    assert.equal(allowed.headers['x-request-id'], traceId);
+    const requestId = String(allowed.headers['x-request-id']);
+    assert.match(requestId, /^[0-9a-f]{32}$/);
+    assert.notEqual(requestId, traceId, 'the client chose the trace id, not the request id');
+    assert.equal(guard.seen.at(-1)?.requestId, requestId, 'the audited id is the answered one');
+    assert.match(
+      String(upstream.requests.at(-1)?.headers.traceparent),
+      new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`),
+      'the upstream continues the client trace',
+    );
     const denied = await rpc(base, '/crm/mcp', 'no-dot-token', INIT);
     assert.equal(denied.status, 401);
     assert.match(String(denied.headers['x-request-id']), /^[0-9a-f]{32}$/);
@@ -152,6 +160,11 @@ describe('gateway server', () => {
   });
 
   test('hop-by-hop headers and the headers named by Connection never reach the upstream', async () => {
+    // The upstream gives every answer the session id `session-1`: the first request binds it to
+    // the caller, so the caller may send it.
+    await rpc(base, '/crm/mcp', TOKEN, INIT);
+    upstream.requests.length = 0;
+    guard.seen.length = 0;
     await rpc(base, '/crm/mcp', TOKEN, INIT, {
       connection: 'keep-alive, x-secret-hop',
       'x-secret-hop': 'hop',
@@ -170,7 +183,8 @@ describe('gateway server', () => {
     assert.equal(seen['mcp-session-id'], 'session-1');
     assert.equal(seen.tracestate, 'vendor=1');
     assert.match(String(seen.traceparent), /^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
-    assert.equal(guard.seen[0]?.requestId, '0af7651916cd43dd8448eb211c80319c');
+    assert.match(String(guard.seen[0]?.requestId), /^[0-9a-f]{32}$/);
+    assert.notEqual(guard.seen[0]?.requestId, '0af7651916cd43dd8448eb211c80319c');
   });
 
   test('identity-claiming headers and cookies of the upstream answer are stripped', async () => {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { McpIamError, UnavailableError, type ReasonCode } from '@mcp-iam/core';
+import { McpIamError, principalKey, UnavailableError, type ReasonCode } from '@mcp-iam/core';
 import {
   resolveLimits,
   type GatewayConfig,
@@ -38,6 +38,7 @@ import {
 import { createGatewayLogger } from './logger.js';
 import { normaliseTarget, stripAccessToken } from './path.js';
 import type { GuardAllow, GuardRequest, RouteGuard } from './seam.js';
+import { SessionBindings, type SessionUse } from './sessions.js';
 import { startTrace, type RequestTrace } from './trace.js';
 
 /** Builds the guard of one route (the lead connects this to @mcp-iam/core's pipeline). */
@@ -170,6 +171,8 @@ export class Gateway {
   readonly #metrics: GatewayMetrics;
   readonly #server: Server;
   readonly #readiness: ReadinessCheck[];
+  /** Which principal owns each upstream session (HTTP routes). */
+  readonly #sessions: SessionBindings;
   /** Responses not yet closed (in-flight requests), for graceful shutdown. */
   #active = 0;
   #table: RouteTable;
@@ -183,6 +186,10 @@ export class Gateway {
     this.#logger = options.logger ?? createGatewayLogger({ level: options.config.log_level });
     this.#metrics = options.metrics ?? new GatewayMetrics();
     this.#readiness = [...(options.readiness ?? [])];
+    this.#sessions = new SessionBindings({
+      ...sessionLimits(options.config),
+      onSize: (size) => this.#metrics.setSessionBindings(size),
+    });
     this.#table = this.#buildTable(options.config, undefined);
     this.#allowedHosts = this.#hostsFor(options.config);
     this.#server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, (req, res) => {
@@ -214,7 +221,7 @@ export class Gateway {
     try {
       await this.#options.recordRejection?.({
         time: new Date().toISOString(),
-        requestId: startTrace(undefined).traceId,
+        requestId: startTrace(undefined).requestId,
         outcome: 'deny',
         reason: 'invalid_request',
         status,
@@ -287,6 +294,7 @@ export class Gateway {
       .filter((u) => !kept.has(u));
     this.#table = next;
     this.#allowedHosts = this.#hostsFor(config);
+    this.#sessions.configure(sessionLimits(config));
     old.retired = true;
     this.#maybeCloseRetired(old);
     this.#logger.info(
@@ -399,7 +407,10 @@ export class Gateway {
     try {
       await this.#dispatch(ctx, table);
     } catch (error) {
-      this.#logger.error({ requestId: ctx.trace.traceId, err: safeError(error) }, 'request failed');
+      this.#logger.error(
+        { requestId: ctx.trace.requestId, err: safeError(error) },
+        'request failed',
+      );
       if (!res.headersSent) await ctx.reject(500, 'internal_error', 'error');
       else res.destroy();
     }
@@ -499,7 +510,7 @@ export class Gateway {
       decision = await route.guard.authorize(
         new IncomingGuardRequest(
           req,
-          ctx.trace.traceId,
+          ctx.trace.requestId,
           method,
           target,
           headers,
@@ -509,7 +520,7 @@ export class Gateway {
       );
     } catch (error) {
       this.#logger.error(
-        { requestId: ctx.trace.traceId, route: ctx.route, err: safeError(error) },
+        { requestId: ctx.trace.requestId, route: ctx.route, err: safeError(error) },
         'guard failed',
       );
       return ctx.reject(500, 'internal_error', 'error');
@@ -534,13 +545,20 @@ export class Gateway {
     ctx.outcome = 'allow';
     ctx.reason = 'allowed';
     ctx.jsonRpcMethod = allow.operation.method;
+    const owner = principalKey(allow.principal);
+    // Row 82: an upstream session serves only the principal that created it.
+    const sessionId = route.upstream.kind === 'http' ? sessionIdOf(ctx.req) : undefined;
+    if (sessionId !== undefined) {
+      const use = this.#sessions.use(route.config.name, sessionId, owner);
+      if (use !== 'owned') return ctx.refuseSession(allow, use);
+    }
     let token: string | undefined;
     try {
       token = await allow.upstreamToken();
     } catch (error) {
       const failure = statusOfExchangeError(error);
       this.#logger.warn(
-        { requestId: ctx.trace.traceId, route: ctx.route, err: safeError(error) },
+        { requestId: ctx.trace.requestId, route: ctx.route, err: safeError(error) },
         'upstream token failed',
       );
       return ctx.failAfterAllow(
@@ -576,8 +594,8 @@ export class Gateway {
         headers,
         body,
         token,
-        subject: allow.principal.subject,
-        requestId: ctx.trace.traceId,
+        principalKey: owner,
+        requestId: ctx.trace.requestId,
         list,
         forwarded: route.config.upstream.x_forwarded ? ctx.forwardedFor() : undefined,
         signal: controller,
@@ -594,7 +612,7 @@ export class Gateway {
       if (error instanceof UpstreamError) {
         this.#logger.warn(
           {
-            requestId: ctx.trace.traceId,
+            requestId: ctx.trace.requestId,
             route: ctx.route,
             reason: error.code,
             detail: error.message,
@@ -617,13 +635,24 @@ export class Gateway {
       answer.discard();
       return ctx.failAfterAllow(allow, 502, 'upstream_error', 401);
     }
+    if (
+      route.upstream.kind === 'http' &&
+      !this.#trackSession(route, method, sessionId, owner, answer)
+    ) {
+      answer.discard();
+      this.#logger.warn(
+        { requestId: ctx.trace.requestId, route: ctx.route },
+        'upstream issued a session id bound to another principal (or too long); refused',
+      );
+      return ctx.failAfterAllow(allow, 502, 'upstream_error', answer.status);
+    }
     const reason: ReasonCode | undefined = answer.status >= 500 ? 'upstream_error' : undefined;
     try {
       await allow.complete({ status: answer.status, upstreamStatus: answer.status, reason });
     } catch (error) {
       answer.discard();
       this.#logger.error(
-        { requestId: ctx.trace.traceId, route: ctx.route, err: safeError(error) },
+        { requestId: ctx.trace.requestId, route: ctx.route, err: safeError(error) },
         'audit write failed',
       );
       ctx.outcome = 'error';
@@ -635,6 +664,29 @@ export class Gateway {
       ctx.reason = reason;
     }
     ctx.stream(answer, allow.principal.expiresAt);
+  }
+
+  /**
+   * Binds a session id the upstream issued to `owner`, and forgets a session the upstream no longer
+   * knows (404) or that its owner deleted. False when the issued id cannot be bound to `owner`.
+   */
+  #trackSession(
+    route: ActiveRoute,
+    method: string,
+    sessionId: string | undefined,
+    owner: string,
+    answer: UpstreamResponse,
+  ): boolean {
+    const name = route.config.name;
+    if (sessionId !== undefined) {
+      if (answer.status === 404 || (method === 'DELETE' && answer.status < 300)) {
+        this.#sessions.release(name, sessionId);
+        return true;
+      }
+    }
+    const issued = answer.headers['mcp-session-id'];
+    if (typeof issued !== 'string' || issued === sessionId || answer.status >= 300) return true;
+    return this.#sessions.bind(name, issued, owner);
   }
 
   async #ready(ctx: RequestContext): Promise<void> {
@@ -837,7 +889,7 @@ class RequestContext {
       return { status, reason };
     } catch (error) {
       this.#logger.error(
-        { requestId: this.trace.traceId, err: safeError(error) },
+        { requestId: this.trace.requestId, err: safeError(error) },
         'audit write failed',
       );
       this.outcome = 'error';
@@ -856,7 +908,7 @@ class RequestContext {
           () =>
             record({
               time: new Date(this.#arrivedAt).toISOString(),
-              requestId: this.trace.traceId,
+              requestId: this.trace.requestId,
               route: this.route,
               outcome,
               reason,
@@ -896,6 +948,25 @@ class RequestContext {
     this.sendJson(answer.status, { error: answer.reason }, headers);
   }
 
+  /**
+   * Refuses an `Mcp-Session-Id` the caller does not own: 404, as the Streamable HTTP transport
+   * answers an unknown session, so the client starts a new one. The record says whether the id was
+   * unknown or another principal's; the answer says neither.
+   */
+  async refuseSession(allow: GuardAllow, use: Exclude<SessionUse, 'owned'>): Promise<void> {
+    const reason: ReasonCode = use === 'unknown' ? 'session_unknown' : 'session_not_owned';
+    this.outcome = 'deny';
+    this.reason = reason;
+    const answer = await this.#recordOr503(
+      () => allow.complete({ status: 404, reason, outcome: 'deny' }),
+      404,
+      reason,
+    );
+    if (answer.status === 503)
+      return this.sendJson(503, { error: answer.reason }, { ...this.cors, 'retry-after': '5' });
+    this.sendJson(404, { error: 'session_not_found' }, this.cors);
+  }
+
   sendJson(status: number, value: unknown, headers: Record<string, string> = {}): void {
     this.send(status, { 'content-type': 'application/json', ...headers }, JSON.stringify(value));
   }
@@ -903,7 +974,7 @@ class RequestContext {
   send(status: number, headers: Record<string, string>, body: string): void {
     const bytes = Buffer.from(body);
     this.res.writeHead(status, {
-      'x-request-id': this.trace.traceId,
+      'x-request-id': this.trace.requestId,
       ...headers,
       'content-length': String(bytes.length),
     });
@@ -921,8 +992,8 @@ class RequestContext {
     res.writeHead(
       answer.status,
       this.cors === NO_CORS
-        ? { 'x-request-id': this.trace.traceId, ...answer.headers }
-        : { 'x-request-id': this.trace.traceId, ...answer.headers, ...this.cors },
+        ? { 'x-request-id': this.trace.requestId, ...answer.headers }
+        : { 'x-request-id': this.trace.requestId, ...answer.headers, ...this.cors },
     );
     // String(): an upstream that repeats Content-Type gives an array, which must still count as a
     // stream here (the expiry cut-off below must not be skipped).
@@ -935,7 +1006,7 @@ class RequestContext {
         expiry = setTimeout(
           () => {
             this.#logger.info(
-              { requestId: this.trace.traceId, route: this.route },
+              { requestId: this.trace.requestId, route: this.route },
               'token expired; ending stream',
             );
             if (answer.sendTo) {
@@ -980,7 +1051,7 @@ class RequestContext {
     if (!this.#logger.isLevelEnabled('info')) return;
     this.#logger.info(
       {
-        requestId: this.trace.traceId,
+        requestId: this.trace.requestId,
         method: this.req.method,
         path: this.path,
         route: this.route,
@@ -1068,6 +1139,23 @@ function readBody(req: ReadingRequest, limit: number): Promise<Buffer> {
     req.on('error', onBodyError);
     req.on('close', onBodyClose);
   });
+}
+
+/** The request's `Mcp-Session-Id` (several lines count as one value, which no session has). */
+function sessionIdOf(req: IncomingMessage): string | undefined {
+  const value = req.headers['mcp-session-id'];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** The session binding limits of a configuration (`sessions`). */
+function sessionLimits(config: GatewayConfig): { idleTimeoutMs?: number; maxBindings?: number } {
+  const sessions = config.sessions;
+  return {
+    ...(sessions?.idle_timeout_s !== undefined
+      ? { idleTimeoutMs: sessions.idle_timeout_s * 1000 }
+      : {}),
+    ...(sessions?.max_bindings !== undefined ? { maxBindings: sessions.max_bindings } : {}),
+  };
 }
 
 /** What may be logged of an error: its name, code and message (never a cause chain or a request). */

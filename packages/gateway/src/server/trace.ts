@@ -1,13 +1,17 @@
 /**
- * W3C Trace Context for request ids: an incoming valid `traceparent` keeps its trace id (the
- * request id); otherwise a new trace starts. The upstream gets a child `traceparent` whose parent
- * is the gateway's own span.
+ * Request ids and W3C Trace Context. Every request gets the gateway's own random request id (the
+ * audit record's and `X-Request-Id`); a client's `traceparent` only joins the request to the
+ * client's trace and never becomes the request id (row 85: two callers could otherwise give their
+ * records one id). A valid incoming `traceparent` keeps its trace id; otherwise a new trace
+ * starts. The upstream gets a child `traceparent` whose parent is the gateway's own span.
  */
 import { randomBytes } from 'node:crypto';
 
 /** The trace of one request. */
 export interface RequestTrace {
-  /** 32 hex digits; also the request id in logs and audit records. */
+  /** The gateway's own id of the request (32 hex digits, random): logs, audit, `X-Request-Id`. */
+  readonly requestId: string;
+  /** 32 hex digits: the client's trace id, or a new one. */
   readonly traceId: string;
   /** The gateway's span id (16 hex digits). */
   readonly spanId: string;
@@ -44,13 +48,24 @@ export function startTrace(incoming: string | string[] | undefined): RequestTrac
       string,
     ];
     if (version !== 'ff' && !/^0+$/.test(traceId) && !/^0+$/.test(parentId)) {
-      const spanId = randomHex(8);
-      return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-${flags}` };
+      const ids = randomHex(24);
+      const spanId = ids.slice(32);
+      return {
+        requestId: ids.slice(0, 32),
+        traceId,
+        spanId,
+        traceparent: `00-${traceId}-${spanId}-${flags}`,
+      };
     }
   }
-  // A new trace: its id and the span id from one read of the pool.
-  const ids = randomHex(24);
-  const traceId = ids.slice(0, 32);
-  const spanId = ids.slice(32);
-  return { traceId, spanId, traceparent: `00-${traceId}-${spanId}-00` };
+  // A new trace: request id, trace id and span id from one read of the pool.
+  const ids = randomHex(40);
+  const traceId = ids.slice(32, 64);
+  const spanId = ids.slice(64);
+  return {
+    requestId: ids.slice(0, 32),
+    traceId,
+    spanId,
+    traceparent: `00-${traceId}-${spanId}-00`,
+  };
 }

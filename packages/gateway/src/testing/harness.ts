@@ -88,6 +88,7 @@ export class TestGuard implements RouteGuard {
     const principal: Principal = {
       issuer: 'http://idp.test',
       subject,
+      kind: 'user',
       clientId: 'test-client',
       scopes: [],
       audience: ['http://gateway.test/crm/mcp'],

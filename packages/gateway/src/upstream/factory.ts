@@ -34,5 +34,7 @@ export function createUpstream(
     timeoutMs: limits.upstreamTimeoutMs,
     logger: services.logger,
     onProcessCount: (n) => services.metrics?.setStdioProcesses(route.name, n),
+    onDroppedNotification: (method) =>
+      services.metrics?.countDroppedNotification(route.name, method),
   });
 }

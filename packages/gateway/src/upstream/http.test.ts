@@ -138,13 +138,22 @@ describe('HTTP upstream', () => {
 
   test('GET opens the SSE stream and DELETE ends the session, with the session header forwarded', async () => {
     const up = await startUpstream((req, res) => {
-      if (req.method === 'GET') {
+      if (req.method === 'POST')
+        answerJson(res, 200, { jsonrpc: '2.0', id: 1, result: {} }, { 'mcp-session-id': 's-1' });
+      else if (req.method === 'GET') {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         res.end(': ping\n\n');
       } else res.writeHead(204).end();
     });
     try {
       await withGateway(new TestGuard(), up.url, async (base) => {
+        const opened = await rpc(base, '/crm/mcp', TOKEN, {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+        });
+        assert.equal(opened.headers['mcp-session-id'], 's-1');
+        up.requests.length = 0;
         const headers = {
           authorization: `Bearer ${TOKEN}`,
           'mcp-session-id': 's-1',
@@ -167,6 +176,9 @@ describe('HTTP upstream', () => {
             ['DELETE', 's-1', '41'],
           ],
         );
+        const after = await send(base, { method: 'GET', path: '/crm/mcp', headers });
+        assert.equal(after.status, 404, 'a deleted session is forgotten');
+        assert.equal(up.requests.length, 2);
       });
     } finally {
       await up.close();
@@ -409,7 +421,7 @@ describe('HTTP upstream', () => {
         query: '',
         headers: { 'content-type': 'application/json' },
         body: Buffer.from('{}'),
-        subject: 'alice',
+        principalKey: 'alice',
         requestId: 'r1',
         signal: new UpstreamAbort(),
       });
@@ -455,7 +467,7 @@ describe('HTTP upstream', () => {
         query: '',
         headers: { 'content-type': 'application/json' },
         body: Buffer.from('{}'),
-        subject: 'alice',
+        principalKey: 'alice',
         requestId: 'r1',
         signal,
       });

@@ -41,7 +41,7 @@ async function call(
     query: '',
     headers: { 'content-type': 'application/json' },
     body: Buffer.from(JSON.stringify(message)),
-    subject,
+    principalKey: subject,
     requestId: 'r',
     list,
     signal: new AbortController().signal,
@@ -177,6 +177,97 @@ describe('stdio upstream', () => {
     }
   });
 
+  test('row 81: processes are keyed by the whole principal key, not by the subject alone', async () => {
+    const upstream = bridge({ isolation: 'per-subject' });
+    const main = JSON.stringify(['https://idp.example', 'user', 'alice']);
+    const partner = JSON.stringify(['https://partner.example', 'user', 'alice']);
+    const client = JSON.stringify(['https://idp.example', 'client', 'alice']);
+    try {
+      const answers = await Promise.all(
+        [main, partner, client].map((k) => call(upstream, k, echo(1, 'x'))),
+      );
+      assert.equal(upstream.processCount, 3);
+      assert.equal(new Set(answers.map(pidOf)).size, 3);
+      assert.deepEqual([...upstream.pids().keys()].sort(), [client, main, partner].sort());
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  test('row 83: the ids a process sees are random, not a counter a caller could guess', async () => {
+    const upstream = bridge({ isolation: 'shared' });
+    const requestId = (id: number) => ({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'request_id', arguments: {} },
+    });
+    try {
+      const seen = [];
+      for (let i = 0; i < 3; i++) seen.push(textOf(await call(upstream, 'alice', requestId(i))));
+      for (const id of seen)
+        assert.match(id, /^mcp-iam-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      assert.equal(new Set(seen).size, 3);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  test("row 83: another principal's notifications/cancelled never reaches a shared process; the owner's does", async () => {
+    const dropped: string[] = [];
+    const upstream = bridge({
+      isolation: 'shared',
+      timeoutMs: 1500,
+      onDroppedNotification: (method) => dropped.push(method),
+    });
+    const slow = (id: unknown, ms: number) => ({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'slow', arguments: { ms, text: 'done' } },
+    });
+    const cancel = (requestId: unknown) => ({
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId, reason: 'test' },
+    });
+    try {
+      await call(upstream, 'alice', initialize(0));
+      const alices = call(upstream, 'alice', slow(7, 400));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      for (let i = 0; i < 20; i++) {
+        assert.equal((await call(upstream, 'bob', cancel(7))).status, 202);
+        assert.equal((await call(upstream, 'bob', cancel(`mcp-iam-${i}`))).status, 202);
+      }
+      assert.equal(textOf(await alices), 'done', "bob could not cancel alice's call");
+      assert.equal(dropped.length, 40);
+      assert.ok(dropped.every((m) => m === 'notifications/cancelled'));
+      // The owner's own cancellation is rewritten to the gateway id and reaches the server, which
+      // then never answers the cancelled request.
+      const cancelled = call(upstream, 'alice', slow(8, 1000));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal((await call(upstream, 'alice', cancel(8))).status, 202);
+      await assert.rejects(
+        cancelled,
+        (e: unknown) => e instanceof UpstreamError && e.code === 'upstream_timeout',
+      );
+      assert.equal(dropped.length, 40);
+      assert.equal(
+        (
+          await call(upstream, 'bob', {
+            jsonrpc: '2.0',
+            method: 'notifications/progress',
+            params: { progressToken: 1, progress: 1 },
+          })
+        ).status,
+        202,
+      );
+      assert.deepEqual(dropped.slice(40), ['notifications/progress']);
+    } finally {
+      await upstream.close();
+    }
+  });
+
   test('a crashed process fails its request with 502 and is restarted on the next request', async () => {
     const upstream = bridge({ restartBackoffMs: 50 });
     try {
@@ -260,7 +351,7 @@ describe('stdio upstream', () => {
         method: 'GET',
         query: '',
         headers: {},
-        subject: 'a',
+        principalKey: 'a',
         requestId: 'r',
         signal: new AbortController().signal,
       });

@@ -7,10 +7,16 @@
  * requests); its result is cached and replayed, under the caller's request id, to every later
  * `initialize`. Client `notifications/initialized` is sent once by the gateway itself. After a
  * restart the gateway re-initializes with the remembered parameters before forwarding anything.
- * Request ids are remapped to gateway-unique ids so concurrent callers never see each other's
- * answers. Server-to-client requests are answered with a JSON-RPC error; server notifications are
- * logged and dropped (answers are plain JSON, never SSE).
+ * Request ids are remapped to random gateway ids, so concurrent callers never see each other's
+ * answers and no caller can guess another's id. A client notification that names a request
+ * (`notifications/cancelled`) reaches the process only when it names a pending request of the
+ * same principal, rewritten to that request's gateway id; otherwise it is dropped and counted
+ * (row 83: no caller cancels another's request). Client progress notifications are dropped: they
+ * answer server-to-client requests, which the gateway refuses itself. Server-to-client requests
+ * are answered with a JSON-RPC error; server notifications are logged and dropped (answers are
+ * plain JSON, never SSE).
  */
+import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -33,7 +39,11 @@ export interface StdioUpstreamOptions {
   /** Extra environment; only PATH and HOME are inherited from the gateway. */
   readonly env?: Readonly<Record<string, string>>;
   readonly cwd?: string;
-  /** `per-subject` (default): one process per principal subject; `shared`: one process. */
+  /**
+   * `per-subject` (default): one process per principal, keyed by issuer, kind and subject (two
+   * issuers' `alice`, or a client whose id is a user's `sub`, never share one); `shared`: one
+   * process for every caller.
+   */
   readonly isolation?: 'per-subject' | 'shared';
   /** Stop a process after this many idle ms (default 300000). */
   readonly idleTimeoutMs?: number;
@@ -49,6 +59,8 @@ export interface StdioUpstreamOptions {
   readonly logger?: Logger;
   /** Told the number of live processes whenever it changes. */
   readonly onProcessCount?: (count: number) => void;
+  /** Told of each client notification dropped because it names no pending request of its sender. */
+  readonly onDroppedNotification?: (method: string) => void;
 }
 
 /** A JSON-RPC message as exchanged on stdio. */
@@ -111,7 +123,7 @@ export class StdioUpstream implements Upstream {
     return this.#processes.size;
   }
 
-  /** Process ids of the live processes, by key (subject, or `''` when shared); for diagnostics. */
+  /** Process ids of the live processes, by principal key (`''` when shared); for diagnostics. */
   pids(): Map<string, number | undefined> {
     return new Map([...this.#processes].map(([k, p]) => [k, p.pid]));
   }
@@ -128,15 +140,16 @@ export class StdioUpstream implements Upstream {
     if (message === null || typeof message !== 'object' || Array.isArray(message))
       return json(400, rpcError(null, -32600, 'Invalid Request'));
     const msg = message as JsonRpcMessage;
-    const proc = this.#processFor(request.subject);
+    const proc = this.#processFor(request.principalKey);
     proc.busy++;
     try {
       if (typeof msg.method !== 'string') return empty(202); // a client's answer: nothing awaits it
       if (!('id' in msg)) {
-        await proc.notify(msg);
+        if (!(await proc.notify(msg, request.principalKey)))
+          this.#options.onDroppedNotification?.(msg.method);
         return empty(202);
       }
-      const answer = await proc.request(msg, request.signal);
+      const answer = await proc.request(msg, request.principalKey, request.signal);
       if (request.list && isListMethod(msg.method) && 'result' in answer) {
         answer.result = request.list.filter(msg.method, answer.result);
       }
@@ -148,8 +161,8 @@ export class StdioUpstream implements Upstream {
     }
   }
 
-  #processFor(subject: string): StdioProcess {
-    const key = this.#options.isolation === 'shared' ? '' : subject;
+  #processFor(principalKey: string): StdioProcess {
+    const key = this.#options.isolation === 'shared' ? '' : principalKey;
     let proc = this.#processes.get(key);
     if (!proc) {
       if (this.#processes.size >= (this.#options.maxProcesses ?? 100))
@@ -200,6 +213,8 @@ export class StdioUpstream implements Upstream {
 
 interface Pending {
   readonly originalId: unknown;
+  /** Principal key of the caller that sent the request. */
+  readonly owner: string;
   readonly resolve: (message: JsonRpcMessage) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
@@ -217,7 +232,6 @@ class StdioProcess {
   #initParams: Record<string, unknown> | undefined;
   #initResult: unknown;
   #pending = new Map<string, Pending>();
-  #nextId = 0;
   #crashes = 0;
   #notBefore = 0;
   #startedAt = 0;
@@ -236,7 +250,11 @@ class StdioProcess {
     return this.#options.timeoutMs ?? 30_000;
   }
 
-  async request(message: JsonRpcMessage, signal: UpstreamAbortSignal): Promise<JsonRpcMessage> {
+  async request(
+    message: JsonRpcMessage,
+    owner: string,
+    signal: UpstreamAbortSignal,
+  ): Promise<JsonRpcMessage> {
     if (message.method === 'initialize') {
       if (!this.#initParams) {
         const params = (message.params ?? {}) as Record<string, unknown>;
@@ -246,13 +264,41 @@ class StdioProcess {
       return { jsonrpc: '2.0', id: message.id, result: this.#initResult };
     }
     await this.#ensureReady();
-    return this.#send(message, signal);
+    return this.#send(message, owner, signal);
   }
 
-  async notify(message: JsonRpcMessage): Promise<void> {
-    if (message.method === 'notifications/initialized') return; // sent by the gateway itself
+  /**
+   * Forwards a client notification; resolves false when it was dropped because it names no
+   * pending request of `owner`.
+   */
+  async notify(message: JsonRpcMessage, owner: string): Promise<boolean> {
+    if (message.method === 'notifications/initialized') return true; // sent by the gateway itself
+    if (message.method === 'notifications/progress') return false;
+    if (message.method === 'notifications/cancelled') {
+      const params = message.params;
+      const named =
+        params !== null && typeof params === 'object' && !Array.isArray(params)
+          ? (params as Record<string, unknown>).requestId
+          : undefined;
+      const ids = this.#pendingIdsOf(owner, named);
+      if (ids.length === 0) return false;
+      await this.#ensureReady();
+      for (const id of ids)
+        this.#write({ ...message, params: { ...(params as object), requestId: id } });
+      return true;
+    }
     await this.#ensureReady();
     this.#write(message);
+    return true;
+  }
+
+  /** Gateway ids of `owner`'s pending requests that the client sent with id `clientId`. */
+  #pendingIdsOf(owner: string, clientId: unknown): string[] {
+    if (typeof clientId !== 'string' && typeof clientId !== 'number') return [];
+    const ids: string[] = [];
+    for (const [id, pending] of this.#pending)
+      if (pending.owner === owner && pending.originalId === clientId) ids.push(id);
+    return ids;
   }
 
   #ensureReady(): Promise<void> {
@@ -309,6 +355,7 @@ class StdioProcess {
           clientInfo: { name: 'mcp-iam-gateway', version: '0.1.0' },
         },
       },
+      '',
       undefined,
     );
     if (!('result' in init)) {
@@ -376,14 +423,18 @@ class StdioProcess {
     pending.resolve({ ...m, id: pending.originalId });
   }
 
-  #send(message: JsonRpcMessage, signal: UpstreamAbortSignal | undefined): Promise<JsonRpcMessage> {
-    const id = `mcp-iam-${++this.#nextId}`;
+  #send(
+    message: JsonRpcMessage,
+    owner: string,
+    signal: UpstreamAbortSignal | undefined,
+  ): Promise<JsonRpcMessage> {
+    const id = `mcp-iam-${randomUUID()}`;
     return new Promise<JsonRpcMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new UpstreamError('upstream_timeout', 'stdio server did not answer in time'));
       }, this.#timeoutMs);
-      this.#pending.set(id, { originalId: message.id, resolve, reject, timer });
+      this.#pending.set(id, { originalId: message.id, owner, resolve, reject, timer });
       signal?.addEventListener(
         'abort',
         () => {

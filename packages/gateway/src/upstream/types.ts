@@ -20,8 +20,11 @@ export interface UpstreamRequest {
   readonly body?: Buffer;
   /** Token for the upstream, from the guard; never the caller's token. */
   readonly token?: string;
-  /** Principal subject (selects the stdio process with `isolation: per-subject`). */
-  readonly subject: string;
+  /**
+   * The caller's principal key (core's `principalKey`: issuer, kind and subject): selects the
+   * stdio process with `isolation: per-subject` and scopes notifications to the caller's requests.
+   */
+  readonly principalKey: string;
   /** Request id, for logs. */
   readonly requestId: string;
   /** When set, list results in the answer are rewritten. */
