@@ -239,7 +239,10 @@ describe('canary: no caller credential or identity header crosses the gateway, e
         exchange.expected.status,
         `${exchange.label}: ${exchange.answer?.text}`,
       );
-      assert.equal(exchange.answer?.headers.get('x-request-id'), exchange.traceId, exchange.label);
+      // Row 85: the request id is the gateway's own, never the trace id the client sent.
+      const requestId = exchange.answer?.headers.get('x-request-id');
+      assert.match(String(requestId), /^[0-9a-f]{32}$/, exchange.label);
+      assert.notEqual(requestId, exchange.traceId, exchange.label);
     }
   });
 
@@ -315,7 +318,8 @@ describe('canary: no caller credential or identity header crosses the gateway, e
     const records = await querySpool(stack.auditDir, { limit: 100_000, order: 'asc' });
     assert.equal(records.length, exchanges.length, 'no missing and no extra records');
     for (const exchange of exchanges) {
-      const mine = records.filter((r) => r.requestId === exchange.traceId);
+      const requestId = exchange.answer?.headers.get('x-request-id');
+      const mine = records.filter((r) => r.requestId === requestId);
       assert.equal(mine.length, 1, `${exchange.label}: one record`);
       const record = mine[0];
       assert.equal(record?.outcome, exchange.expected.outcome, exchange.label);

@@ -53,7 +53,10 @@ function traced(): { traceId: string; headers: Record<string, string> } {
   };
 }
 
-async function recordsOf(auditDir: string, requestId: string) {
+/** The audit records of one answered request, found by the gateway's own request id. */
+async function recordsOf(auditDir: string, answer: RpcAnswer) {
+  const requestId = answer.headers.get('x-request-id');
+  assert.match(String(requestId), /^[0-9a-f]{32}$/);
   const records = await querySpool(auditDir, { limit: 100_000 });
   return records.filter((r) => r.requestId === requestId);
 }
@@ -133,13 +136,13 @@ describe('row 58: key set unreachable after warm-up', () => {
     // Past the stale window: no usable keys, and a refresh still fails.
     advanceClock(600);
     const upstreamBefore = stack.crm.requests.length;
-    const { traceId, headers } = traced();
+    const { headers } = traced();
     const token = await directToken(stack);
     const down = await rpc(stack.routes.direct, token, 'tools/list', {}, headers);
     assertUnavailable(down, 'key set unreachable beyond the stale window');
     assert.ok(!down.text.includes(token));
     assert.equal(stack.crm.requests.length, upstreamBefore, 'nothing reached the upstream');
-    const records = await recordsOf(stack.auditDir, traceId);
+    const records = await recordsOf(stack.auditDir, down);
     assert.equal(records.length, 1);
     assert.equal(records[0]?.outcome, 'error');
     assert.equal(records[0]?.reason, 'issuer_unavailable');
@@ -263,11 +266,11 @@ describe('row 60: introspection failing', () => {
     it(`an introspection endpoint that ${mode === 'error' ? 'answers 500' : 'drops the connection'} gives 503 introspection_unavailable, never an allow`, async () => {
       flaky!.mode = mode;
       const token = await notesToken(stack);
-      const { traceId, headers } = traced();
+      const { headers } = traced();
       const answer = await callTool(stack.routes.notes, token, 'list_notes', {}, headers);
       assertUnavailable(answer, mode);
       assert.ok(!answer.text.includes(token));
-      const records = await recordsOf(stack.auditDir, traceId);
+      const records = await recordsOf(stack.auditDir, answer);
       assert.equal(records.length, 1);
       assert.equal(records[0]?.outcome, 'error');
       assert.equal(records[0]?.reason, 'introspection_unavailable');
@@ -337,13 +340,13 @@ describe('row 62: strict audit sink failing', () => {
     const readyText = await ready.text();
     assert.equal(ready.status, 503, `not ready while the audit sink fails: ${readyText}`);
     assert.match(readyText, /audit/);
-    assert.equal((await recordsOf(stack.auditDir, allowed.traceId)).length, 0);
-    assert.equal((await recordsOf(stack.auditDir, denied.traceId)).length, 0);
+    assert.equal((await recordsOf(stack.auditDir, allowedAnswer)).length, 0);
+    assert.equal((await recordsOf(stack.auditDir, deniedAnswer)).length, 0);
 
     const again = traced();
     const answer = await rpc(stack.routes.direct, token, 'tools/list', {}, again.headers);
     assert.equal(answer.status, 200, `answers resume: ${answer.text}`);
-    const records = await recordsOf(stack.auditDir, again.traceId);
+    const records = await recordsOf(stack.auditDir, answer);
     assert.equal(records.length, 1);
     assert.equal(records[0]?.outcome, 'allow');
     const refused = await rpc(stack.routes.direct, undefined, 'tools/list');
@@ -490,13 +493,13 @@ describe('rows 53 and 64: what the upstream answers, or does not', () => {
       gateway = await startWithUpstream(url);
       try {
         const token = await directToken(stack);
-        const { traceId, headers } = traced();
+        const { headers } = traced();
         const answer = await rpc(stack.routes.direct, token, 'tools/list', {}, headers);
         assert.equal(answer.status, status, answer.text);
         assert.equal(answer.headers.get('www-authenticate'), null, 'no challenge');
         assert.equal((answer.json as { error?: unknown }).error, reason);
         assert.ok(!answer.text.includes(token));
-        const records = await recordsOf(stack.auditDir, traceId);
+        const records = await recordsOf(stack.auditDir, answer);
         assert.equal(records.length, 1);
         assert.equal(records[0]?.outcome, 'error');
         assert.equal(records[0]?.reason, reason);
@@ -660,12 +663,12 @@ describe('row 55: token exchange answers that fail the checks are not used', () 
       ).access_token;
       const before = stack.crm.requests.length;
       const asked = endpoint!.requests;
-      const { traceId, headers } = traced();
+      const { headers } = traced();
       const reply = await callTool(stack.routes.crm, token, 'search_contacts', {}, headers);
       assert.equal(reply.status, 502, reply.text);
       assert.equal(endpoint!.requests - asked, 1, 'the exchange was attempted');
       assert.equal(stack.crm.requests.length, before, 'the upstream received nothing');
-      const records = await recordsOf(stack.auditDir, traceId);
+      const records = await recordsOf(stack.auditDir, reply);
       assert.equal(records.length, 1);
       assert.equal(records[0]?.outcome, 'error');
       assert.equal(records[0]?.reason, 'token_exchange_invalid');

@@ -48,9 +48,12 @@ function traced(): { traceId: string; headers: Record<string, string> } {
   };
 }
 
-async function auditOf(stack: Stack, traceId: string) {
+/** The audit records of one answered request, found by the gateway's own request id. */
+async function auditOf(stack: Stack, answer: RpcAnswer) {
+  const requestId = answer.headers.get('x-request-id');
+  assert.match(String(requestId), /^[0-9a-f]{32}$/);
   const records = await querySpool(stack.auditDir, { limit: 100_000 });
-  return records.filter((r) => r.requestId === traceId);
+  return records.filter((r) => r.requestId === requestId);
 }
 
 function assertUnavailable(answer: RpcAnswer, what: string): void {
@@ -86,11 +89,11 @@ describe('row 57: IdP unreachable when the gateway starts', () => {
         resource: stack.routes.crm,
       })
     ).access_token;
-    const { traceId, headers } = traced();
+    const { headers } = traced();
     const down = await rpc(stack.routes.crm, token, 'tools/list', {}, headers);
     assertUnavailable(down, 'JWT route with the key set unreachable');
     assert.equal(stack.crm.requests.length, 0, 'nothing reached the upstream');
-    const records = await auditOf(stack, traceId);
+    const records = await auditOf(stack, down);
     assert.equal(records.length, 1);
     assert.equal(records[0]?.outcome, 'error');
     assert.equal(records[0]?.reason, 'issuer_unavailable');
@@ -157,7 +160,7 @@ describe('row 61: token exchange endpoint failing', () => {
       try {
         const token = await freshToken();
         const before = stack.crm.requests.length;
-        const { traceId, headers } = traced();
+        const { headers } = traced();
         const answer = await callTool(
           stack.routes.crm,
           token,
@@ -177,7 +180,7 @@ describe('row 61: token exchange endpoint failing', () => {
           proxy.seen.some((s) => s.path === '/token' && s.fault === fault),
           'the exchange was attempted',
         );
-        const records = await auditOf(stack, traceId);
+        const records = await auditOf(stack, answer);
         assert.equal(records.length, 1);
         assert.equal(records[0]?.outcome, 'error');
         assert.equal(records[0]?.reason, reason);
