@@ -76,6 +76,22 @@ export {
   type ResourceServerOptions,
 } from './pipeline/resource-server.js';
 export {
+  RequestState,
+  insertStepAfter,
+  withoutSteps,
+  type PipelineStep,
+  type Refusal,
+  type StepResult,
+} from './pipeline/steps.js';
+export {
+  BearerStep,
+  HostStep,
+  OperationStep,
+  OriginStep,
+  PolicyStep,
+  VerifyStep,
+} from './pipeline/core-steps.js';
+export {
   authorizeNodeRequest,
   nodeHeaders,
   protectNodeHandler,

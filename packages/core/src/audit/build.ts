@@ -14,7 +14,7 @@ import {
   type AuditRecord,
   type AuditSink,
 } from './record.js';
-import { markSanitizedAuditRecord } from './trusted.js';
+import { SanitizedAuditRecord } from './trusted.js';
 
 /** Everything `buildAuditRecord` can use; all optional except outcome, reason and timing. */
 export interface AuditInput {
@@ -107,7 +107,8 @@ function passesSinkChecks(
  * Builds one audit record. Method, tool, resource, prompt, subject, client, actors, acr, scopes,
  * request id, route and detail pass through `sanitizeAuditString`. The record and its lists are
  * frozen; when its other fields are valid too, `isSanitizedAuditRecord` recognises it, so a sink
- * can store it without validating it again.
+ * can store it without validating it again (such a record is an instance of a core class: compare
+ * its data, `{ ...record }`, rather than its prototype).
  *
  * @example
  * ```ts
@@ -121,21 +122,25 @@ export function buildAuditRecord(input: AuditInput): AuditRecord {
   // Absent fields are never assigned (rather than deleted afterwards), and fields are assigned by
   // name in one fixed order: the record keeps fast properties, which JSON.stringify (the sink
   // serialises every record) and the field reads are much quicker on.
-  const record: Draft = {
-    id: newRecordId(),
-    time: isoTime(input.startedAt),
-    requestId: sanitizeAuditString(input.requestId ?? newRecordId(), 128),
-  };
   const durationMs = Math.max(0, (input.endedAt ?? Date.now()) - input.startedAt);
   const fingerprint =
     input.token !== undefined && input.fingerprintKey !== undefined
       ? tokenFingerprint(input.token, input.fingerprintKey)
       : input.tokenFingerprint;
-  // Marked before the other fields are added: marking a record that already has many fields
-  // would turn it into a slow dictionary object.
   const { outcome, reason, status, upstreamStatus } = input;
-  if (passesSinkChecks(outcome, reason, status, upstreamStatus, durationMs, fingerprint))
-    markSanitizedAuditRecord(record);
+  const record: Draft = passesSinkChecks(
+    outcome,
+    reason,
+    status,
+    upstreamStatus,
+    durationMs,
+    fingerprint,
+  )
+    ? (new SanitizedAuditRecord() as Draft)
+    : {};
+  record.id = newRecordId();
+  record.time = isoTime(input.startedAt);
+  record.requestId = sanitizeAuditString(input.requestId ?? newRecordId(), 128);
   let v: string | readonly string[] | number | undefined;
   if ((v = s(input.route)) !== undefined) record.route = v;
   if (outcome !== undefined) record.outcome = outcome;

@@ -1,29 +1,22 @@
 /**
- * Which records `buildAuditRecord` made: a module-private mark on the frozen records it built whose
- * every field already passed the checks a sink applies, so a sink may skip re-validating them.
- * Only the check is public (re-exported by `record.ts`); only `build.ts` marks records.
+ * Which records `buildAuditRecord` made: a record whose every field already passed the checks a
+ * sink applies is an instance of `SanitizedAuditRecord`, whose private brand only this module can
+ * give, so a sink may skip re-validating it. Only the check is public (re-exported by
+ * `record.ts`); only `build.ts` creates such records.
  */
-// The mark is a private field stamped onto the record: `Stamp`'s base constructor returns the
-// record, so `Stamp`'s field is installed on it. Only this module can add it; it is invisible to
-// JSON.stringify, Object.keys and deepEqual; copies and proxies do not carry it; and it costs far
-// less per record than a WeakSet entry.
-class ReturnsItsArgument {
-  constructor(value: object) {
-    return value;
-  }
-}
 
-class Stamp extends ReturnsItsArgument {
+/**
+ * The object of a record built by `buildAuditRecord` whose fields passed the sink checks. The
+ * brand is a private field: invisible to JSON.stringify, Object.keys and copies, and no other code
+ * can put it on an object. Core-internal.
+ */
+export class SanitizedAuditRecord {
   #sanitized = true;
 
+  /** Whether `value` carries the brand. */
   static has(value: object): boolean {
     return #sanitized in value;
   }
-}
-
-/** Marks a record `buildAuditRecord` is building (before it is frozen). Core-internal. */
-export function markSanitizedAuditRecord(record: object): void {
-  if (!Stamp.has(record)) new Stamp(record);
 }
 
 /**
@@ -42,6 +35,9 @@ export function markSanitizedAuditRecord(record: object): void {
  */
 export function isSanitizedAuditRecord(record: unknown): boolean {
   return (
-    typeof record === 'object' && record !== null && Stamp.has(record) && Object.isFrozen(record)
+    typeof record === 'object' &&
+    record !== null &&
+    SanitizedAuditRecord.has(record) &&
+    Object.isFrozen(record)
   );
 }

@@ -1,36 +1,13 @@
 /**
- * The framework-neutral request pipeline of a protected MCP endpoint: origin → bearer → token →
- * operation → policy → audit. Given a request's method, URL, headers and body it returns either
- * "allow" (principal, operation, audit draft) or a ready-made denial that has already been
- * audited. Adapters (Express, node:http, fetch) and the gateway are thin layers over it.
+ * The framework-neutral request pipeline of a protected MCP endpoint: its named steps (see
+ * `core-steps.ts`: host, origin, operation, bearer, verify, policy) run in order, then the audit
+ * record. Given a request's method, URL, headers and body it returns either "allow" (principal,
+ * operation, audit draft) or a ready-made denial that has already been audited. Adapters (Express,
+ * node:http, fetch) and the gateway are thin layers over it.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  extractBearerToken,
-  headerValues,
-  type BearerOptions,
-  type HeaderRecord,
-} from '../bearer/bearer.js';
-import {
-  InvalidRequestError,
-  InvalidTokenError,
-  McpIamError,
-  UnavailableError,
-  type ReasonCode,
-} from '../errors.js';
-import {
-  forbiddenAnswer,
-  insufficientScopeAnswer,
-  internalErrorAnswer,
-  invalidRequestAnswer,
-  invalidTokenAnswer,
-  jsonRpcErrorAnswer,
-  missingTokenAnswer,
-  stepUpAnswer,
-  unavailableAnswer,
-  type ChallengeContext,
-  type HttpAnswer,
-} from '../http/answers.js';
+import { UnavailableError, type ReasonCode } from '../errors.js';
+import { unavailableAnswer, type ChallengeContext, type HttpAnswer } from '../http/answers.js';
 import {
   METADATA_WELL_KNOWN,
   metadataAnswer,
@@ -39,18 +16,10 @@ import {
   protectedResourceMetadata,
   type ProtectedResourceMetadata,
 } from '../http/metadata.js';
-import { isOriginAllowed, normalizeOrigin } from '../http/origin.js';
-import {
-  DEFAULT_MAX_BODY_BYTES,
-  OperationError,
-  readMcpOperation,
-  type McpOperation,
-  type OperationOptions,
-} from '../mcp/operation.js';
-import { decide, validatePolicy, type Policy } from '../policy/policy.js';
+import { normalizeOrigin } from '../http/origin.js';
+import { DEFAULT_MAX_BODY_BYTES, type McpOperation } from '../mcp/operation.js';
+import { validatePolicy, type Policy } from '../policy/policy.js';
 import type { Principal } from '../principal/principal.js';
-import { isTokenBound } from '../principal/token-bound.js';
-import { verifyMaybeSync } from '../token/access-token-verifier.js';
 import type { AccessTokenVerifier, VerifyContext } from '../token/verifier.js';
 import { buildAuditRecord, type AuditInput } from '../audit/build.js';
 import {
@@ -59,6 +28,17 @@ import {
   type AuditRecord,
   type AuditSink,
 } from '../audit/record.js';
+import {
+  BearerStep,
+  HostStep,
+  OperationStep,
+  OriginStep,
+  PolicyStep,
+  VerifyStep,
+} from './core-steps.js';
+import { RequestState, type PipelineStep, type ResourceRequest } from './steps.js';
+
+export type { ResourceRequest } from './steps.js';
 
 /** Where and how audit records are written. */
 export interface ResourceServerAuditOptions {
@@ -119,25 +99,13 @@ export interface ResourceServerOptions {
   readonly maxJsonDepth?: number;
   /** Clock in milliseconds, for tests. Default `Date.now`. */
   readonly now?: () => number;
-}
-
-/** One incoming request, framework-neutral. */
-export interface ResourceRequest {
-  /** HTTP method. */
-  readonly method: string;
-  /** Request target (`/mcp?x=1`) or absolute URL; only its query is read. */
-  readonly url: string;
-  /** Headers; pass every value of repeated headers (Node: `req.headersDistinct`). */
-  readonly headers: HeaderRecord;
-  /** Raw body bytes or text (POST). */
-  readonly body?: Uint8Array | string;
-  /** Already parsed JSON body, when a framework parsed it (used when `body` is absent). */
-  readonly json?: unknown;
   /**
-   * Request id for the audit record. Default: a valid `X-Request-Id`, else the trace id of
-   * `traceparent`, else a fresh UUID.
+   * Edits the pipeline: given the default steps (`host` when `allowedHosts` is set, `origin`,
+   * `operation`, `bearer`, `verify`, `policy`), returns the steps to run, e.g. with a step inserted
+   * after `verify` (`insertStepAfter`) or without one its caller already runs (`withoutSteps`).
+   * `bearer`, `verify` and `policy` must remain. Default: the default steps.
    */
-  readonly requestId?: string;
+  readonly steps?: (defaults: readonly PipelineStep[]) => readonly PipelineStep[];
 }
 
 /** The request may proceed. Complete it with `ResourceServer.complete` before answering. */
@@ -188,19 +156,13 @@ export class ResourceServer {
   readonly metadataPaths: readonly string[];
   /** The validated policy. */
   readonly policy: Policy;
+  /** Names of the pipeline's steps, in the order they run (e.g. for a start-up log line). */
+  readonly steps: readonly string[];
 
   readonly #options: ResourceServerOptions;
-  readonly #challenge: ChallengeContext;
-  readonly #allowedOrigins: readonly string[];
-  readonly #completed = new WeakSet<AllowResult>();
   readonly #now: () => number;
-  // Per-request constants, built once rather than on every `authorize`.
-  readonly #verifyContext: VerifyContext;
-  readonly #operationOptions: OperationOptions;
-  readonly #bearerOptions: BearerOptions;
-  // Audit fingerprints of token-bound principals (see isTokenBound): one HMAC per cached
-  // verification instead of one per request. Weak, so entries go with the verifier's cache.
-  readonly #fingerprints = new WeakMap<Principal, string>();
+  readonly #steps: readonly PipelineStep[];
+  readonly #completed = new WeakSet<AllowResult>();
 
   constructor(options: ResourceServerOptions) {
     this.#options = options;
@@ -221,25 +183,44 @@ export class ResourceServer {
       paths.push(METADATA_WELL_KNOWN);
     this.metadataPaths = Object.freeze(paths);
     this.policy = validatePolicy(options.policy);
-    this.#challenge = {
+    const challenge: ChallengeContext = {
       resourceMetadataUrl: this.resourceMetadataUrl,
       defaultScopes: options.scopesSupported ?? [],
     };
-    this.#allowedOrigins = options.allowedOrigins ?? [
-      normalizeOrigin(new URL(options.resource).origin)!,
-    ];
-    this.#verifyContext = Object.freeze({
+    const verifyContext: VerifyContext = Object.freeze({
       resource: options.resource,
       ...(options.audiences ? { audiences: options.audiences } : {}),
       ...(options.issuers ? { issuers: options.issuers } : {}),
     });
-    this.#operationOptions = Object.freeze({
-      ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
-      ...(options.maxJsonDepth !== undefined ? { maxDepth: options.maxJsonDepth } : {}),
-    });
-    this.#bearerOptions = Object.freeze(
-      options.maxTokenLength !== undefined ? { maxTokenLength: options.maxTokenLength } : {},
+    const defaults: PipelineStep[] = [];
+    if (options.allowedHosts)
+      defaults.push(new HostStep(options.allowedHosts.map((h) => h.toLowerCase())));
+    defaults.push(
+      new OriginStep(
+        options.allowedOrigins ?? [normalizeOrigin(new URL(options.resource).origin)!],
+      ),
+      new OperationStep(
+        Object.freeze({
+          ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+          ...(options.maxJsonDepth !== undefined ? { maxDepth: options.maxJsonDepth } : {}),
+        }),
+      ),
+      new BearerStep(
+        challenge,
+        Object.freeze(
+          options.maxTokenLength !== undefined ? { maxTokenLength: options.maxTokenLength } : {},
+        ),
+      ),
+      new VerifyStep(options.verifier, verifyContext, challenge),
+      new PolicyStep(this.policy, challenge, this.#now),
     );
+    const steps = options.steps ? options.steps(defaults) : defaults;
+    for (const required of ['bearer', 'verify', 'policy']) {
+      if (!steps.some((step) => step.name === required))
+        throw new Error(`the pipeline needs its "${required}" step`);
+    }
+    this.#steps = Object.freeze([...steps]);
+    this.steps = Object.freeze(this.#steps.map((step) => step.name));
   }
 
   /** Body size cap in bytes that adapters apply while reading (default 1 MiB). */
@@ -256,168 +237,53 @@ export class ResourceServer {
   }
 
   /**
-   * Authenticates and authorizes one request. A denial is audited before it is returned; an
-   * allow must be finished with `complete` (which writes its record) before the answer is sent.
-   * Never throws for request content; rejects only on programming errors.
+   * Authenticates and authorizes one request: runs `steps` in order. A denial is audited before it
+   * is returned; an allow must be finished with `complete` (which writes its record) before the
+   * answer is sent. Never throws for request content; rejects only on programming errors.
    */
   async authorize(request: ResourceRequest): Promise<AllowResult | DenyResult> {
-    const startedAt = this.#now();
-    const headers = request.headers;
-    const requestId = request.requestId ?? requestIdOf(headers);
+    const state = new RequestState(request, this.#now(), request.requestId ?? randomUUID());
+    for (const step of this.#steps) {
+      let refusal = step.run(state);
+      // Only a step that waits (verification on a cache miss) pays for a promise.
+      if (refusal instanceof Promise) refusal = await refusal;
+      if (refusal !== undefined)
+        return this.#deny(refusal.answer, refusal.reason, state, refusal.outcome);
+    }
+    return this.#allow(state);
+  }
+
+  #allow(state: RequestState): AllowResult {
     const o = this.#options;
-    // The allow path builds no intermediate drafts: audit drafts are made only to deny (and by
-    // methods, not closures, which would move these locals into a context object per request).
-
-    if (o.allowedHosts) {
-      const hosts = headerValues(headers, 'host');
-      if (hosts.length !== 1 || !o.allowedHosts.includes(hosts[0]!.toLowerCase())) {
-        return this.#deny(
-          forbiddenAnswer('host_forbidden'),
-          'host_forbidden',
-          this.#base(startedAt, requestId),
-        );
-      }
+    const token = state.token as string;
+    const principal = state.principal as Principal;
+    const requiredScopes = state.requiredScopes as readonly string[];
+    // The draft's members in a fixed order, added one by one (no spreads).
+    const audit: Mutable<AuditInput> = {
+      startedAt: state.startedAt,
+      requestId: state.requestId,
+    } as Mutable<AuditInput>;
+    if (o.audit?.route !== undefined) audit.route = o.audit.route;
+    audit.operation = state.operation;
+    audit.principal = principal;
+    audit.scopesRequired = requiredScopes;
+    if (o.audit) {
+      const key = o.audit.fingerprintKey;
+      audit.tokenFingerprint = state.verified
+        ? state.verified.fingerprint(token, key)
+        : tokenFingerprint(token, key);
     }
-    if (!isOriginAllowed(headers, this.#allowedOrigins)) {
-      return this.#deny(
-        forbiddenAnswer('origin_forbidden'),
-        'origin_forbidden',
-        this.#base(startedAt, requestId),
-      );
-    }
-
-    const body = request.body;
-    // Read once for the operation (JSON body) and the form check (token in a form body).
-    const contentType = body === undefined ? undefined : headerValues(headers, 'content-type')[0];
-    let operation: McpOperation | undefined;
-    let operationError: OperationError | undefined;
-    try {
-      operation = readMcpOperation(
-        { httpMethod: request.method, headers, body, json: request.json },
-        this.#operationOptions,
-        contentType,
-      );
-    } catch (error) {
-      if (!(error instanceof OperationError)) throw error;
-      operationError = error;
-    }
-    let token: string;
-    try {
-      const bearer = extractBearerToken(
-        {
-          headers,
-          query: queryOf(request.url),
-          form: body === undefined ? undefined : formOf(body, contentType),
-        },
-        this.#bearerOptions,
-      );
-      if (bearer.kind === 'absent') {
-        return this.#deny(
-          missingTokenAnswer(this.#challenge),
-          'missing_token',
-          this.#withOp(startedAt, requestId, request.method, operation, operationError),
-        );
-      }
-      token = bearer.token;
-    } catch (error) {
-      if (error instanceof InvalidRequestError) {
-        return this.#deny(
-          invalidRequestAnswer(this.#challenge),
-          error.code,
-          this.#withOp(startedAt, requestId, request.method, operation, operationError),
-        );
-      }
-      if (error instanceof InvalidTokenError) {
-        return this.#deny(
-          invalidTokenAnswer(this.#challenge, error.code),
-          error.code,
-          this.#withOp(startedAt, requestId, request.method, operation, operationError),
-        );
-      }
-      throw error;
-    }
-    let principal: Principal;
-    try {
-      // A cache hit of the built-in verifier comes back synchronously: no promise, no microtask.
-      const verified = verifyMaybeSync(o.verifier, token, this.#verifyContext);
-      principal = verified instanceof Promise ? await verified : verified;
-    } catch (error) {
-      const withToken = {
-        ...this.#withOp(startedAt, requestId, request.method, operation, operationError),
-        token,
-      };
-      if (error instanceof UnavailableError) {
-        return this.#deny(
-          unavailableAnswer(error.code, error.retryAfter),
-          error.code,
-          withToken,
-          'error',
-        );
-      }
-      if (error instanceof InvalidTokenError || error instanceof McpIamError) {
-        return this.#deny(invalidTokenAnswer(this.#challenge, error.code), error.code, withToken);
-      }
-      return this.#deny(internalErrorAnswer(), 'internal_error', withToken, 'error');
-    }
-    if (operationError || !operation) {
-      const e = operationError!;
-      return this.#deny(jsonRpcErrorAnswer(e.status, e.rpcCode, e.code), e.code, {
-        ...this.#withOp(startedAt, requestId, request.method, operation, operationError),
-        token,
-        principal,
-      });
-    }
-
-    const decision = decide(operation, principal, this.policy, {
-      now: Math.floor(this.#now() / 1000),
-    });
-    if (decision.kind === 'allow') {
-      // The draft's members in the order they always had, added one by one (no spreads).
-      const audit: Mutable<AuditInput> = { startedAt, requestId } as Mutable<AuditInput>;
-      if (o.audit?.route !== undefined) audit.route = o.audit.route;
-      audit.operation = operation;
-      audit.principal = principal;
-      audit.scopesRequired = decision.requiredScopes;
-      if (o.audit) {
-        audit.tokenFingerprint = this.#fingerprint(token, principal, o.audit.fingerprintKey);
-      }
-      audit.outcome = 'allow';
-      audit.reason = 'allowed';
-      return {
-        kind: 'allow',
-        principal,
-        operation,
-        requiredScopes: decision.requiredScopes,
-        token,
-        requestId,
-        audit: Object.freeze(audit),
-      };
-    }
-    const withScopes = {
-      ...this.#withOp(startedAt, requestId, request.method, operation, operationError),
-      token,
+    audit.outcome = 'allow';
+    audit.reason = 'allowed';
+    return {
+      kind: 'allow',
       principal,
-      scopesRequired: decision.requiredScopes,
+      operation: state.operation as McpOperation,
+      requiredScopes,
+      token,
+      requestId: state.requestId,
+      audit: Object.freeze(audit),
     };
-    switch (decision.kind) {
-      case 'insufficient_scope':
-        return this.#deny(
-          insufficientScopeAnswer(this.#challenge, decision.requiredScopes),
-          'insufficient_scope',
-          withScopes,
-        );
-      case 'insufficient_user_authentication':
-        return this.#deny(
-          stepUpAnswer(this.#challenge, {
-            ...(decision.acrValues ? { acrValues: decision.acrValues } : {}),
-            ...(decision.maxAge !== undefined ? { maxAge: decision.maxAge } : {}),
-          }),
-          'insufficient_user_authentication',
-          withScopes,
-        );
-      case 'forbidden':
-        return this.#deny(forbiddenAnswer(decision.reason), decision.reason, withScopes);
-    }
   }
 
   /**
@@ -460,57 +326,35 @@ export class ResourceServer {
     return record;
   }
 
-  #base(startedAt: number, requestId: string): DraftBase {
-    const route = this.#options.audit?.route;
-    return route !== undefined ? { startedAt, requestId, route } : { startedAt, requestId };
-  }
-
-  #withOp(
-    startedAt: number,
-    requestId: string,
-    httpMethod: string,
-    operation: McpOperation | undefined,
-    operationError: OperationError | undefined,
-  ): DraftBase & { operation: NonNullable<AuditInput['operation']> } {
-    return {
-      ...this.#base(startedAt, requestId),
-      operation:
-        operation ??
-        (operationError?.method !== undefined
-          ? { method: operationError.method }
-          : { method: httpMethod.toUpperCase() }),
-    };
-  }
-
-  #fingerprint(token: string, principal: Principal, key: string | Buffer): string {
-    if (!isTokenBound(principal)) return tokenFingerprint(token, key);
-    let fingerprint = this.#fingerprints.get(principal);
-    if (fingerprint === undefined) {
-      fingerprint = tokenFingerprint(token, key);
-      this.#fingerprints.set(principal, fingerprint);
-    }
-    return fingerprint;
-  }
-
   /** The 503 answer to send when `complete` rejects (strict audit). */
   auditUnavailableAnswer(): HttpAnswer {
     return unavailableAnswer('audit_unavailable', 5);
   }
 
+  /** Audits a refusal (its record built from what the steps found) and returns the denial. */
   async #deny(
     answer: HttpAnswer,
     reason: ReasonCode,
-    input: Omit<AuditInput, 'outcome' | 'reason'>,
+    state: RequestState,
     outcome: AuditOutcome = answer.status >= 500 ? 'error' : 'deny',
   ): Promise<DenyResult> {
     const audit = this.#options.audit;
-    const result: DenyResult = {
-      kind: 'deny',
-      ...answer,
-      reason,
-      requestId: input.requestId ?? '',
-    };
+    const result: DenyResult = { kind: 'deny', ...answer, reason, requestId: state.requestId };
     if (!audit) return result;
+    const input: Mutable<Omit<AuditInput, 'outcome' | 'reason'>> = {
+      startedAt: state.startedAt,
+      requestId: state.requestId,
+    };
+    if (audit.route !== undefined) input.route = audit.route;
+    if (state.operationRead)
+      input.operation =
+        state.operation ??
+        (state.operationError?.method !== undefined
+          ? { method: state.operationError.method }
+          : { method: state.request.method.toUpperCase() });
+    if (state.token !== undefined) input.token = state.token;
+    if (state.principal !== undefined) input.principal = state.principal;
+    if (state.requiredScopes !== undefined) input.scopesRequired = state.requiredScopes;
     const record = buildAuditRecord({
       ...input,
       outcome,
@@ -536,46 +380,7 @@ export class ResourceServer {
   }
 }
 
-// Undefined without a query (the common case): nothing to parse, nothing to look into.
-function queryOf(url: string): URLSearchParams | undefined {
-  const q = url.indexOf('?');
-  if (q < 0) return undefined;
-  const h = url.indexOf('#', q);
-  return new URLSearchParams(url.slice(q + 1, h < 0 ? undefined : h));
-}
-
-function formOf(
-  body: Uint8Array | string,
-  contentType: string | undefined,
-): URLSearchParams | undefined {
-  if (contentType === undefined || contentType === 'application/json') return undefined;
-  const type = contentType.split(';', 1)[0]?.trim().toLowerCase();
-  if (type !== 'application/x-www-form-urlencoded') return undefined;
-  const text = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
-  return new URLSearchParams(text);
-}
-
-interface DraftBase {
-  readonly startedAt: number;
-  readonly requestId: string;
-  readonly route?: string;
-}
-
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-function requestIdOf(headers: HeaderRecord): string {
-  const given = headerValues(headers, 'x-request-id');
-  if (given.length === 1 && REQUEST_ID.test(given[0]!)) return given[0]!;
-  const trace = headerValues(headers, 'traceparent')[0];
-  const m =
-    trace === undefined
-      ? null
-      : /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(trace);
-  if (m) return m[1]!;
-  return randomUUID();
-}
 
 /**
  * Creates the request pipeline of one protected MCP endpoint.

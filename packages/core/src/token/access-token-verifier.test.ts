@@ -4,12 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
 import { McpIamError } from '../errors.js';
-import {
-  createAccessTokenVerifier,
-  verifyMaybeSync,
-  type IamAccessTokenVerifier,
-} from './access-token-verifier.js';
-import type { Principal } from '../principal/principal.js';
+import { tokenFingerprint } from '../audit/record.js';
+import { createAccessTokenVerifier, type IamAccessTokenVerifier } from './access-token-verifier.js';
 import {
   accessTokenClaims,
   b64u,
@@ -564,7 +560,7 @@ describe('routing', () => {
     }
   });
 
-  test('the pipeline path returns a cache hit synchronously, counts lookups like verify, and never uses an expired entry', async () => {
+  test('verifyCached returns a hit synchronously, a miss as undefined for verify to finish, counts lookups like verify, and never uses an expired entry', async () => {
     let clock = Date.now();
     const cached = createAccessTokenVerifier({
       issuers: [issuerOptions(main, { jwksUri: main.jwksUri })],
@@ -575,29 +571,27 @@ describe('routing', () => {
     try {
       const token = mintToken(es, claims());
       const context = { resource: RESOURCE };
-      const miss = verifyMaybeSync(cached, token, context);
-      assert.ok(miss instanceof Promise, 'a miss is verified asynchronously');
-      const first = await miss;
+      assert.equal(cached.verifyCached(token, context), undefined, 'a miss is left to verify');
+      const first = await cached.verify(token, context);
       assert.deepEqual(cached.state().cache, { ...cached.state().cache, hits: 0, misses: 1 });
-      const hit = verifyMaybeSync(cached, token, context);
-      assert.equal(hit, first, 'a hit is the cached principal itself, not a promise');
+      const hit = cached.verifyCached(token, context);
+      assert.equal(hit?.principal, first, 'a hit is the cached principal itself, not a promise');
       assert.equal(await cached.verify(token, context), first);
       assert.equal(cached.state().cache.hits, 2);
       assert.equal(cached.state().cache.misses, 1);
       assert.throws(
-        () => verifyMaybeSync(cached, token, { resource: OTHER_RESOURCE }),
+        () => cached.verifyCached(token, { resource: OTHER_RESOURCE }),
         (e: unknown) => e instanceof McpIamError && e.code === 'token_bad_audience',
         'route checks still run after a hit (row 41)',
       );
       assert.throws(
-        () => verifyMaybeSync(cached, 'a'.repeat(9000), context),
+        () => cached.verifyCached('a'.repeat(9000), context),
         (e: unknown) => e instanceof McpIamError && e.code === 'token_malformed',
       );
 
       clock += 61_000; // past the cache's 60 s
-      const again = verifyMaybeSync(cached, token, context);
-      assert.ok(again instanceof Promise, 'an expired entry is not used');
-      const reverified = await again;
+      assert.equal(cached.verifyCached(token, context), undefined, 'an expired entry is not used');
+      const reverified = await cached.verify(token, context);
       assert.notEqual(reverified, first, 'a new verification builds a new principal');
       assert.deepEqual(reverified.claims, first.claims);
     } finally {
@@ -605,12 +599,21 @@ describe('routing', () => {
     }
   });
 
-  test('the pipeline path calls a replaced verify instead of the built-in cache', async () => {
-    const patched = createAccessTokenVerifier({ issuers: [issuerOptions(main)] });
-    const stand = { subject: 'stand-in' } as unknown as Principal;
-    patched.verify = async () => stand;
-    assert.equal(await verifyMaybeSync(patched, 'x.y.z', { resource: RESOURCE }), stand);
-    patched.close();
+  test("a cached verification computes the token's fingerprint once per key", async () => {
+    const cached = createAccessTokenVerifier({ issuers: [issuerOptions(main)] });
+    try {
+      const token = mintToken(es, claims());
+      const context = { resource: RESOURCE };
+      await cached.verify(token, context);
+      const hit = cached.verifyCached(token, context)!;
+      const key = Buffer.alloc(32, 7);
+      assert.equal(hit.fingerprint(token, key), tokenFingerprint(token, key));
+      assert.equal(hit.fingerprint(token, key), hit.fingerprint(token, key));
+      const other = 'another-key-of-16+';
+      assert.equal(hit.fingerprint(token, other), tokenFingerprint(token, other));
+    } finally {
+      cached.close();
+    }
   });
 
   test('does not send a JWT-shaped token that fails JWT checks to introspection (row 44)', async () => {

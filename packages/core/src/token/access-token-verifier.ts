@@ -11,13 +11,17 @@ import type { KeySetState } from '../issuer/keyset.js';
 import type { TrustedIssuer } from '../issuer/options.js';
 import { buildPrincipal } from '../principal/build.js';
 import type { Principal } from '../principal/principal.js';
-import { markTokenBound } from '../principal/token-bound.js';
-import { ValidatedTokenCache, tokenCacheKey, type ValidatedTokenCacheOptions } from './cache.js';
+import {
+  ValidatedTokenCache,
+  tokenCacheKey,
+  type CachedVerification,
+  type ValidatedTokenCacheOptions,
+} from './cache.js';
 import { checkAudience } from './claims.js';
 import { DEFAULT_MAX_TOKEN_LENGTH, parseJwtEnvelope, splitCompact } from './envelope.js';
 import type { IntrospectionState } from './introspection.js';
 import { verifyJwtForIssuer } from './jwt.js';
-import type { AccessTokenVerifier, VerifyContext } from './verifier.js';
+import type { AccessTokenVerifier, VerifiedToken, VerifyContext } from './verifier.js';
 
 /** Options of `createAccessTokenVerifier`. */
 export interface AccessTokenVerifierOptions {
@@ -56,6 +60,7 @@ export interface VerifierState {
 
 /** The verifier returned by `createAccessTokenVerifier`. */
 export interface IamAccessTokenVerifier extends AccessTokenVerifier {
+  verifyCached(token: string, context: VerifyContext): VerifiedToken | undefined;
   /** Loads every issuer's key set and starts background refresh. Never rejects; see `ready()`. */
   start(): Promise<void>;
   /** True when every issuer is ready (key set loaded and inside its usable window). */
@@ -71,17 +76,23 @@ export interface IamAccessTokenVerifier extends AccessTokenVerifier {
   close(): void;
 }
 
-/**
- * Key of the verifier's method behind `verifyMaybeSync`. Internal to the
- * package: neither it nor the method is exported by the index.
- */
-const verifyCached = Symbol('verifyCached');
+/** What `#lookup` found for one token and context. */
+interface Lookup {
+  readonly token: string;
+  readonly context: VerifyContext;
+  readonly shape: ReturnType<typeof splitCompact>;
+  /** '' without a cache. */
+  readonly cacheKey: string;
+  readonly hit?: CachedVerification;
+}
 
 class Verifier implements IamAccessTokenVerifier {
   readonly #registry: IssuerRegistry;
   readonly #maxTokenLength: number;
   readonly #cache: ValidatedTokenCache | undefined;
   readonly #now: () => number;
+  /** The last miss of `verifyCached`, for the `verify` call that follows it. */
+  #miss: Lookup | undefined;
 
   constructor(options: AccessTokenVerifierOptions) {
     this.#now = options.now ?? Date.now;
@@ -143,20 +154,18 @@ class Verifier implements IamAccessTokenVerifier {
   }
 
   /**
-   * `verify`, but a valid cache hit (checked for this context) is returned as it is rather than
-   * in a promise, and checks that fail before any await throw rather than reject. Lets the
-   * pipeline skip a promise and a microtask per request; cache counters are the same as `verify`'s.
+   * A valid cache hit for this context, or undefined. A miss is remembered for the `verify` call
+   * that follows it for the same token and context, so the token is hashed and looked up once.
    */
-  [verifyCached](token: string, context: VerifyContext): Principal | Promise<Principal> {
+  verifyCached(token: string, context: VerifyContext): VerifiedToken | undefined {
     const found = this.#lookup(token, context);
-    return found.principal ?? this.#verifyUncached(token, context, found.shape, found.cacheKey);
+    if (found.hit) return found.hit;
+    this.#miss = found;
+    return undefined;
   }
 
   /** Checks `verify` makes first, then the cache; `cacheKey` is '' without a cache. */
-  #lookup(
-    token: string,
-    context: VerifyContext,
-  ): { principal?: Principal; shape: ReturnType<typeof splitCompact>; cacheKey: string } {
+  #lookup(token: string, context: VerifyContext): Lookup {
     if (typeof context?.resource !== 'string' || context.resource.length === 0) {
       throw new Error('VerifyContext.resource must be a non-empty string');
     }
@@ -170,7 +179,7 @@ class Verifier implements IamAccessTokenVerifier {
       );
     }
     const shape = splitCompact(token);
-    if (typeof shape === 'number') return { shape, cacheKey: '' };
+    if (typeof shape === 'number') return { token, context, shape, cacheKey: '' };
 
     const cacheKey = this.#cache ? tokenCacheKey(token) : '';
     const hit = this.#cache?.get(cacheKey);
@@ -180,17 +189,25 @@ class Verifier implements IamAccessTokenVerifier {
         const leeway = runtime.config.clockToleranceSec;
         if (hit.principal.expiresAt > this.#now() / 1000 - leeway) {
           checkAudience(hit.principal.claims.aud, context);
-          return { principal: hit.principal, shape, cacheKey };
+          return { token, context, shape, cacheKey, hit };
         }
       }
       this.#cache?.delete(cacheKey);
     }
-    return { shape, cacheKey };
+    return { token, context, shape, cacheKey };
   }
 
-  // The same lookup as the synchronous path; `async` turns its throws into rejections.
+  // `async`: the lookup's throws become rejections.
   async verify(token: string, context: VerifyContext): Promise<Principal> {
-    return this[verifyCached](token, context);
+    const miss = this.#miss;
+    this.#miss = undefined;
+    const found =
+      miss !== undefined && miss.token === token && miss.context === context
+        ? miss
+        : this.#lookup(token, context);
+    return (
+      found.hit?.principal ?? this.#verifyUncached(token, context, found.shape, found.cacheKey)
+    );
   }
 
   async #verifyUncached(
@@ -228,7 +245,6 @@ class Verifier implements IamAccessTokenVerifier {
       'jwt',
       { claimsOwned: true },
     );
-    markTokenBound(principal);
     this.#cache?.set(
       cacheKey,
       principal,
@@ -264,26 +280,6 @@ class Verifier implements IamAccessTokenVerifier {
       subjectFallbackToClientId: true,
     });
   }
-}
-
-const builtInVerify = Verifier.prototype.verify;
-
-/**
- * For the pipeline: `verifier.verify(token, context)`, except that when `verifier` is this
- * module's verifier with its own `verify` (not replaced), a valid cache hit comes back as the
- * principal itself instead of a promise. Not exported by the package.
- */
-export function verifyMaybeSync(
-  verifier: AccessTokenVerifier,
-  token: string,
-  context: VerifyContext,
-): Principal | Promise<Principal> {
-  if (!(verifier instanceof Verifier) || verifier.verify !== builtInVerify) {
-    // Any other verifier's answer is adopted into a native promise: a then-able from another realm
-    // (or a hand-written PromiseLike) must be awaited, never taken for the principal itself.
-    return Promise.resolve(verifier.verify(token, context));
-  }
-  return verifier[verifyCached](token, context);
 }
 
 /**

@@ -5,8 +5,10 @@
  * checks (audience, issuer subset) are not cached: callers run them after every hit.
  */
 import { hash } from 'node:crypto';
+import { tokenFingerprint } from '../audit/record.js';
 import type { Principal } from '../principal/principal.js';
 import type { VerificationKey } from '../issuer/keyset.js';
+import type { VerifiedToken } from './verifier.js';
 
 /** Options of `ValidatedTokenCache`. */
 export interface ValidatedTokenCacheOptions {
@@ -18,13 +20,31 @@ export interface ValidatedTokenCacheOptions {
   readonly maxTtlSec?: number;
 }
 
-/** One cached verification result. */
-export interface CachedVerification {
+/** One cached verification result; it keeps the token's audit fingerprint once computed. */
+export class CachedVerification implements VerifiedToken {
   readonly principal: Principal;
   readonly key: VerificationKey;
   /** Epoch ms after which the entry is gone. */
   readonly until: number;
   readonly bytes: number;
+  #fingerprintKey: string | Buffer | undefined;
+  #fingerprint = '';
+
+  constructor(principal: Principal, key: VerificationKey, until: number, bytes: number) {
+    this.principal = principal;
+    this.key = key;
+    this.until = until;
+    this.bytes = bytes;
+  }
+
+  fingerprint(token: string, key: string | Buffer): string {
+    // One key per audit configuration: the last one is remembered.
+    if (key !== this.#fingerprintKey) {
+      this.#fingerprint = tokenFingerprint(token, key);
+      this.#fingerprintKey = key;
+    }
+    return this.#fingerprint;
+  }
 }
 
 /** SHA-256 of the token, base64url; the cache key (the token itself is never stored). */
@@ -107,7 +127,7 @@ export class ValidatedTokenCache {
       if (oldest.done) break;
       this.delete(oldest.value);
     }
-    this.#entries.set(key, { principal, key: verifiedBy, until, bytes });
+    this.#entries.set(key, new CachedVerification(principal, verifiedBy, until, bytes));
     this.#bytes += bytes;
   }
 

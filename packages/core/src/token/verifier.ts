@@ -24,4 +24,22 @@ export interface VerifyContext {
  */
 export interface AccessTokenVerifier {
   verify(token: string, context: VerifyContext): Promise<Principal>;
+  /**
+   * Optional fast path for a token this verifier has verified before and still holds: returns
+   * that verification, checked for `context` exactly as `verify` would check a cached result, or
+   * `undefined` when `verify` must run. Synchronous: it starts no I/O and never returns a promise;
+   * it throws where `verify` would reject. Pipelines call it first and fall back to `verify`, so
+   * a cached token costs no promise and no microtask. `createAccessTokenVerifier` implements it.
+   */
+  verifyCached?(token: string, context: VerifyContext): VerifiedToken | undefined;
+}
+
+/** A verification a verifier holds for one token: the principal, and what is derived from the token. */
+export interface VerifiedToken {
+  readonly principal: Principal;
+  /**
+   * The token's audit fingerprint under `key` (`tokenFingerprint(token, key)`), computed once per
+   * verification and key. `token` must be the token this verification is for.
+   */
+  fingerprint(token: string, key: string | Buffer): string;
 }

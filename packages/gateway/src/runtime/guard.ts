@@ -9,6 +9,7 @@ import {
   createResourceServer,
   filterList,
   principalKey,
+  withoutSteps,
   type AccessTokenVerifier,
   type AllowResult,
   type AuditSink,
@@ -98,8 +99,8 @@ export function routeResourceServer(
     policy: corePolicy(route),
     ...(route.issuers ? { issuers: route.issuers } : {}),
     ...(route.audiences ? { audiences: route.audiences } : {}),
-    // Host and Origin are already enforced by the gateway before the guard runs.
-    allowedOrigins: config.allowed_origins ?? [new URL(config.public_url).origin],
+    // The gateway checks Host and Origin itself before routing: core's pipeline leaves them out.
+    steps: (defaults) => withoutSteps(defaults, ['origin']),
     metadataAtRoot: false,
     resourceName: route.name,
     maxTokenLength: limits.maxTokenBytes,
