@@ -1,12 +1,14 @@
 /**
  * Specification of the Streamable HTTP upstream behind the gateway: JSON and SSE answers stream
- * through unbuffered, GET and DELETE are forwarded, list results are filtered in JSON and in SSE.
+ * through unbuffered, GET and DELETE are forwarded, list results are filtered in JSON and in SSE,
+ * and a list answer the gateway cannot read is refused (502) or cut, never passed on unfiltered.
  */
 import { strict as assert } from 'node:assert';
 import { request as httpRequest } from 'node:http';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Gateway } from '../server/server.js';
 import { HttpUpstream } from './http.js';
 import { UpstreamAbort } from './types.js';
@@ -32,6 +34,71 @@ function hideSecretTools(method: string, result: unknown): unknown {
   if (method !== 'tools/list') return result;
   const r = result as { tools: { name: string }[] };
   return { ...r, tools: r.tools.filter((t) => !t.name.startsWith('secret_')) };
+}
+
+const TOOLS_ANSWER = JSON.stringify({ jsonrpc: '2.0', id: 1, result: TOOLS });
+const PROGRESS = '{"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}';
+const LIST_TOOLS = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
+
+/** The events an MCP SDK client reads from an SSE body: UTF-8 decoded, then eventsource-parser. */
+function eventsSeenByClient(body: string): EventSourceMessage[] {
+  const events: EventSourceMessage[] = [];
+  createParser({ onEvent: (event) => events.push(event) }).feed(
+    new TextDecoder().decode(Buffer.from(body)),
+  );
+  return events;
+}
+
+/** Every tool name a client finds in list results among `events`. */
+function toolNamesSeenByClient(events: readonly EventSourceMessage[]): string[] {
+  const names: string[] = [];
+  for (const event of events) {
+    const message = JSON.parse(event.data) as { result?: { tools?: { name: string }[] } };
+    for (const tool of message.result?.tools ?? []) names.push(tool.name);
+  }
+  return names;
+}
+
+/** An answer read until the connection closes; `complete` is false when it was cut short. */
+interface ReceivedAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly complete: boolean;
+}
+
+/**
+ * Sends a POST of `message` (or a GET without one) to the route and reads the answer until the
+ * connection closes, also when the gateway cuts it off mid-body.
+ */
+function receive(base: string, message?: unknown): Promise<ReceivedAnswer> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: message === undefined ? 'GET' : 'POST',
+        path: '/crm/mcp',
+        agent: false,
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('error', () => undefined);
+        res.on('close', () =>
+          resolve({ status: res.statusCode ?? 0, body, complete: res.complete }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(message === undefined ? undefined : JSON.stringify(message));
+  });
 }
 
 async function withGateway(
@@ -257,6 +324,244 @@ describe('HTTP upstream', () => {
         });
         assert.doesNotMatch(answer.body, /secret_admin/);
         assert.match(answer.body, /search_contacts/);
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('row 84: a tools/list JSON answer starting with a UTF-8 BOM is filtered, never passed on unfiltered', async () => {
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(`\uFEFF${TOOLS_ANSWER}`);
+    });
+    try {
+      await withGateway(new TestGuard({ filterList: hideSecretTools }), up.url, async (base) => {
+        const answer = await rpc(base, '/crm/mcp', TOKEN, LIST_TOOLS);
+        assert.equal(answer.status, 200);
+        assert.doesNotMatch(answer.body, /secret_admin/);
+        // As a fetch client reads it: UTF-8 decoded (one BOM dropped), then JSON.
+        const message = JSON.parse(new TextDecoder().decode(Buffer.from(answer.body)));
+        assert.deepEqual(
+          message.result.tools.map((t: { name: string }) => t.name),
+          ['search_contacts'],
+        );
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('row 84: an SSE list answer whose events end with \\n\\r\\n is filtered as the client parses it', async () => {
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`event: message\ndata: ${PROGRESS}\n\r\nevent: message\ndata: ${TOOLS_ANSWER}\n\r\n`);
+    });
+    try {
+      await withGateway(new TestGuard({ filterList: hideSecretTools }), up.url, async (base) => {
+        const answer = await rpc(base, '/crm/mcp', TOKEN, LIST_TOOLS);
+        assert.equal(answer.status, 200);
+        const events = eventsSeenByClient(answer.body);
+        assert.deepEqual(
+          events.map((e) => e.data === PROGRESS),
+          [true, false],
+        );
+        assert.deepEqual(toolNamesSeenByClient(events), ['search_contacts']);
+        assert.doesNotMatch(answer.body, /secret_admin/);
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('row 84: an SSE list answer starting with a UTF-8 BOM is filtered as the client parses it', async () => {
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`\uFEFFdata: ${TOOLS_ANSWER}\nid: 1\n\n`);
+    });
+    try {
+      await withGateway(new TestGuard({ filterList: hideSecretTools }), up.url, async (base) => {
+        const answer = await rpc(base, '/crm/mcp', TOKEN, LIST_TOOLS);
+        assert.equal(answer.status, 200);
+        const events = eventsSeenByClient(answer.body);
+        assert.equal(events.length, 1);
+        assert.equal(events[0]?.id, '1');
+        assert.deepEqual(toolNamesSeenByClient(events), ['search_contacts']);
+        assert.doesNotMatch(answer.body, /secret_admin/);
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('row 84: a JSON list answer that is not one JSON object with an object result is refused 502 upstream_error', async () => {
+    const secret = '{"name":"secret_admin"}';
+    const bodies = [
+      `{"jsonrpc":"2.0","id":1,"result":{"tools":[${secret}]},"x":NaN}`, // read by lenient parsers
+      `{"jsonrpc":"2.0","id":1,"result":{"tools":[${secret}]}`, // cut short
+      `[{"jsonrpc":"2.0","id":1,"result":{"tools":[${secret}]}}]`, // a batch
+      JSON.stringify(TOOLS_ANSWER), // a JSON string
+      `{"jsonrpc":"2.0","id":1,"result":[${secret}]}`, // a result that is not an object
+      '',
+    ];
+    let next = 0;
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(bodies[next++]);
+    });
+    try {
+      await withGateway(new TestGuard({ filterList: hideSecretTools }), up.url, async (base) => {
+        for (const body of bodies) {
+          const answer = await rpc(base, '/crm/mcp', TOKEN, LIST_TOOLS);
+          assert.equal(answer.status, 502, `${body}: ${answer.body}`);
+          assert.deepEqual(JSON.parse(answer.body), { error: 'upstream_error' });
+        }
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('row 84: a JSON-RPC error answer to a list method still reaches the client', async () => {
+    const error = { jsonrpc: '2.0', id: 1, error: { code: -32601, message: 'no tools here' } };
+    const up = await startUpstream((_req, res) => answerJson(res, 200, error));
+    try {
+      await withGateway(new TestGuard({ filterList: hideSecretTools }), up.url, async (base) => {
+        const answer = await rpc(base, '/crm/mcp', TOKEN, LIST_TOOLS);
+        assert.equal(answer.status, 200);
+        assert.deepEqual(JSON.parse(answer.body), error);
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('row 84: a 2xx list answer with a body that is neither JSON nor SSE is refused 502 upstream_error', async () => {
+    const types = ['text/plain', 'application/octet-stream', 'application/jsonl', undefined];
+    let next = 0;
+    const up = await startUpstream((_req, res) => {
+      const type = types[next++];
+      res.writeHead(200, type ? { 'content-type': type } : {});
+      res.end(TOOLS_ANSWER);
+    });
+    try {
+      await withGateway(new TestGuard({ filterList: hideSecretTools }), up.url, async (base) => {
+        for (const type of types) {
+          const answer = await rpc(base, '/crm/mcp', TOKEN, LIST_TOOLS);
+          assert.equal(answer.status, 502, `${type ?? 'no type'}: ${answer.body}`);
+          assert.deepEqual(JSON.parse(answer.body), { error: 'upstream_error' });
+        }
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('row 84: a list answer without a body (202, 204, empty 200) passes through', async () => {
+    const answers: Array<[number, string | undefined]> = [
+      [202, undefined],
+      [204, 'text/plain'],
+      [200, 'text/plain'],
+      [202, 'application/json'],
+    ];
+    let next = 0;
+    const up = await startUpstream((_req, res) => {
+      const [status, type] = answers[next++] ?? [500, undefined];
+      res.writeHead(status, type ? { 'content-type': type } : {});
+      res.end();
+    });
+    try {
+      await withGateway(new TestGuard({ filterList: hideSecretTools }), up.url, async (base) => {
+        for (const [status] of answers) {
+          const answer = await rpc(base, '/crm/mcp', TOKEN, LIST_TOOLS);
+          assert.equal(answer.status, status);
+          assert.equal(answer.body, '');
+        }
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('row 84: an SSE list answer with a data payload that is not one JSON object is refused 502 before anything is sent', async () => {
+    const payloads = [
+      `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"secret_admin"}]},"x":NaN}`,
+      `[${TOOLS_ANSWER}]`,
+      'secret_admin',
+    ];
+    let next = 0;
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`: opening comment\n\ndata: ${payloads[next++]}\n\n`);
+    });
+    try {
+      await withGateway(new TestGuard({ filterList: hideSecretTools }), up.url, async (base) => {
+        for (const payload of payloads) {
+          const answer = await rpc(base, '/crm/mcp', TOKEN, LIST_TOOLS);
+          assert.equal(answer.status, 502, `${payload}: ${answer.body}`);
+          assert.deepEqual(JSON.parse(answer.body), { error: 'upstream_error' });
+        }
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('row 84: an SSE list answer that turns unreadable after its first event is cut, the rest never sent', async () => {
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${PROGRESS}\n\n`);
+      setTimeout(() => res.end(`data: [${TOOLS_ANSWER}]\n\ndata: ${PROGRESS}\n\n`), 50);
+    });
+    try {
+      await withGateway(new TestGuard({ filterList: hideSecretTools }), up.url, async (base) => {
+        const answer = await receive(base, LIST_TOOLS);
+        assert.equal(answer.status, 200);
+        assert.equal(answer.complete, false, 'the client sees the stream break off');
+        assert.deepEqual(
+          eventsSeenByClient(answer.body).map((e) => e.data),
+          [PROGRESS],
+        );
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('row 84: an SSE list answer that fails while the audit record is written is cut, not left hanging', async () => {
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`data: ${PROGRESS}\n\n`);
+      setTimeout(() => res.end(`data: [${TOOLS_ANSWER}]\n\n`), 20);
+    });
+    try {
+      const guard = new TestGuard({ filterList: hideSecretTools, completeDelayMs: 150 });
+      await withGateway(guard, up.url, async (base) => {
+        const answer = await receive(base, LIST_TOOLS);
+        assert.equal(answer.complete, false, 'the client sees the stream break off');
+        assert.doesNotMatch(answer.body, /secret_admin/);
+      });
+    } finally {
+      await up.close();
+    }
+  });
+
+  test('row 84: a GET stream carrying a data payload that is not JSON is cut', async () => {
+    const up = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(`id: 1\ndata: ${PROGRESS}\n\n`);
+      setTimeout(() => res.end(`id: 2\ndata: ${TOOLS_ANSWER.replace('}}', '},"x":NaN}')}\n\n`), 50);
+    });
+    try {
+      await withGateway(new TestGuard({ filterList: hideSecretTools }), up.url, async (base) => {
+        const answer = await receive(base);
+        assert.equal(answer.status, 200);
+        assert.equal(answer.complete, false);
+        assert.doesNotMatch(answer.body, /secret_admin/);
+        assert.deepEqual(
+          eventsSeenByClient(answer.body).map((e) => e.id),
+          ['1'],
+        );
       });
     } finally {
       await up.close();

@@ -58,6 +58,21 @@ function requestFailure(error: Error): UpstreamError {
 
 const noop = (): void => undefined;
 
+/** The media type of a Content-Type value, lower-cased, without parameters. */
+function mediaType(contentType: string | undefined): string {
+  if (contentType === undefined) return '';
+  const semicolon = contentType.indexOf(';');
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+}
+
+/** The 502 a list answer gets when the gateway cannot filter it. */
+function unfilterable(error: unknown): UpstreamError {
+  const detail = error instanceof Error ? error.message : String(error);
+  return new UpstreamError('upstream_error', `upstream list answer cannot be filtered: ${detail}`, {
+    cause: error,
+  });
+}
+
 /** Chunks held for a client that is not attached yet (the audit record is being written). */
 const HELD_BYTES_LIMIT = 64 * 1024;
 
@@ -132,8 +147,11 @@ class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamResponse {
   readonly #list: ListFilterContext | undefined;
   readonly #maxFiltered: number;
   #controller: Dispatcher.DispatchController | undefined;
-  /** The answer is a list answer read whole (to be filtered) rather than streamed. */
-  #collect = false;
+  /**
+   * A list answer read whole before it is answered: `json` to be filtered, `empty` of another type,
+   * which may only be empty (it cannot be filtered).
+   */
+  #collect: 'json' | 'empty' | undefined;
   #held: Buffer[] = [];
   #heldBytes = 0;
   #ended = false;
@@ -193,31 +211,68 @@ class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamResponse {
     }
     this.status = statusCode;
     const list = this.#list;
-    const ok = statusCode >= 200 && statusCode < 300;
-    const type = list && ok ? String(headers['content-type'] ?? '').toLowerCase() : '';
-    if (list && type.startsWith('application/json')) {
+    if (list && statusCode < 300) {
+      // A 2xx answer that may carry a list: it leaves only filtered, as JSON or SSE. Any other
+      // type may only be empty (202, 204, or an empty body); with a body it is refused.
       this.headers = clientResponseHeaders(headers, { bodyRewritten: true });
-      this.#collect = true; // resolved in onResponseEnd, once the whole list is in
-      return;
-    }
-    if (list && type.startsWith('text/event-stream')) {
-      this.headers = clientResponseHeaders(headers, { bodyRewritten: true });
-      const filtered = new SseListFilter(list);
-      pipeline(this.body, filtered, noop);
-      this.#settle({
-        status: statusCode,
-        headers: this.headers,
-        body: filtered,
-        discard: () => {
-          this.discard();
-          filtered.on('error', noop);
-          filtered.destroy();
-        },
-      });
+      const type = mediaType(headers['content-type']);
+      if (type === 'text/event-stream') this.#filterStream(list);
+      else this.#collect = type === 'application/json' ? 'json' : 'empty'; // see onResponseEnd
       return;
     }
     this.headers = clientResponseHeaders(headers);
     this.#settle(this);
+  }
+
+  /**
+   * Sends an SSE answer through `SseListFilter`. A GET stream is handed out at once (it may stay
+   * silent for long, and the client waits for its headers). A POST list answer is handed out with
+   * the filter's first output, so a stream that fails before it is refused 502 rather than cut;
+   * once output went out, a failure cuts the client's stream.
+   */
+  #filterStream(list: ListFilterContext): void {
+    const filtered = new SseListFilter(list);
+    pipeline(this.body, filtered, noop);
+    const answer: UpstreamResponse = {
+      status: this.status,
+      headers: this.headers,
+      body: filtered,
+      // The filter may have failed before the client is attached (while the audit record is
+      // written): the client's stream is then cut at once rather than left waiting.
+      sendTo: (out) => {
+        if (filtered.errored) {
+          out.destroy();
+          return;
+        }
+        filtered.once('error', () => {
+          if (!out.writableEnded) out.destroy();
+        });
+        filtered.pipe(out);
+      },
+      discard: () => {
+        this.discard();
+        filtered.on('error', noop);
+        filtered.destroy();
+      },
+    };
+    if (list.method === undefined) {
+      this.#settle(answer);
+      return;
+    }
+    const onFirstOutput = (): void => {
+      filtered.off('error', onFailure);
+      this.#settle(answer);
+    };
+    const onFailure = (error: Error): void => {
+      filtered.off('readable', onFirstOutput);
+      if (!this.#resolve) return; // the exchange already failed (onResponseError)
+      this.#fail(unfilterable(error));
+      if (!this.#ended) this.#controller?.abort(new Error('list stream cannot be filtered'));
+    };
+    // 'readable' comes with the first output or at the end of an empty stream; once the listener
+    // is gone the stream flows again when the gateway pipes it to the client.
+    filtered.once('readable', onFirstOutput);
+    filtered.once('error', onFailure);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -234,6 +289,12 @@ class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamResponse {
     const readable = this.#readable;
     if (readable) {
       if (!readable.push(chunk)) controller.pause();
+      return;
+    }
+    if (this.#collect === 'empty') {
+      if (chunk.length === 0) return;
+      this.#fail(unfilterable(new Error('neither JSON nor SSE')));
+      controller.abort(new Error('list answer of another type'));
       return;
     }
     this.#held.push(chunk);
@@ -254,7 +315,21 @@ class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamResponse {
       const list = this.#list as ListFilterContext;
       const text = Buffer.concat(this.#held, this.#heldBytes).toString('utf8');
       this.#held = [];
-      this.#settle(new BufferedAnswer(this.status, this.headers, filterJsonBody(text, list)));
+      if (
+        text === '' &&
+        (this.#collect === 'empty' || this.status === 202 || this.status === 204)
+      ) {
+        this.#settle(new BufferedAnswer(this.status, this.headers, ''));
+        return;
+      }
+      let filtered: string;
+      try {
+        filtered = filterJsonBody(text, list);
+      } catch (error) {
+        this.#fail(unfilterable(error));
+        return;
+      }
+      this.#settle(new BufferedAnswer(this.status, this.headers, filtered));
       return;
     }
     if (this.#out) this.#out.end();
@@ -271,6 +346,8 @@ class UpstreamCall implements Dispatcher.DispatchHandler, UpstreamResponse {
           new UpstreamError('upstream_unavailable', 'upstream answer broke off', { cause: error }),
         );
       else this.#fail(requestFailure(error));
+      // A POST SSE list answer still waiting for its first output: its filter is let go.
+      this.#readable?.destroy();
       return;
     }
     this.#error = error;
