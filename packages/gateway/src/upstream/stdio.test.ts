@@ -268,6 +268,35 @@ describe('stdio upstream', () => {
     }
   });
 
+  test('row 84: a list answer whose result is not an object is refused, never passed on unfiltered', async () => {
+    const raw = fileURLToPath(new URL('./fixtures/raw-stdio-server.js', import.meta.url));
+    const list = { filter: (_m: string, r: unknown) => r };
+    for (const result of ['[{"name":"hidden"}]', '"tools"', 'null']) {
+      const upstream = bridge({ args: [raw], env: { RAW_LIST_RESULT: result } });
+      try {
+        await assert.rejects(
+          call(upstream, 'alice', { jsonrpc: '2.0', id: 1, method: 'tools/list' }, list),
+          (e: unknown) => e instanceof UpstreamError && e.code === 'upstream_error',
+          result,
+        );
+      } finally {
+        await upstream.close();
+      }
+    }
+    const fine = bridge({ args: [raw], env: { RAW_LIST_RESULT: '{"tools":[{"name":"a"}]}' } });
+    try {
+      const answer = await call(
+        fine,
+        'alice',
+        { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+        list,
+      );
+      assert.deepEqual(answer.body?.result, { tools: [{ name: 'a' }] });
+    } finally {
+      await fine.close();
+    }
+  });
+
   test('a crashed process fails its request with 502 and is restarted on the next request', async () => {
     const upstream = bridge({ restartBackoffMs: 50 });
     try {

@@ -151,7 +151,11 @@ export class StdioUpstream implements Upstream {
       }
       const answer = await proc.request(msg, request.principalKey, request.signal);
       if (request.list && isListMethod(msg.method) && 'result' in answer) {
-        answer.result = request.list.filter(msg.method, answer.result);
+        const result = answer.result;
+        // Row 84: a list answer the filter cannot read is refused, never passed on unfiltered.
+        if (result === null || typeof result !== 'object' || Array.isArray(result))
+          throw new UpstreamError('upstream_error', 'stdio list answer has no result object');
+        answer.result = request.list.filter(msg.method, result);
       }
       return json(200, answer);
     } finally {
