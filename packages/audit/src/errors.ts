@@ -2,6 +2,7 @@
  * Errors of @mcp-iam/audit. Every failure carries a stable `code`, so callers (the gateway turning a
  * failed strict write into a 503, a shipper deciding to retry) branch on codes, never on messages.
  */
+import { McpIamError } from '@mcp-iam/core';
 
 /**
  * Stable error codes of the audit package.
@@ -39,14 +40,10 @@ export type AuditErrorCode =
  * }
  * ```
  */
-export class AuditError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: AuditErrorCode;
-
+export class AuditError extends McpIamError<AuditErrorCode> {
   constructor(code: AuditErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'AuditError';
-    this.code = code;
   }
 }
 
@@ -87,3 +84,6 @@ export class SpoolCorruptError extends AuditError {
     this.offset = offset;
   }
 }
+
+/** Every error class @mcp-iam/audit throws, as one union; each extends core's `McpIamError`. */
+export type AuditErrors = AuditError | SpoolLockedError | SpoolWriteError | SpoolCorruptError;

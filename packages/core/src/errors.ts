@@ -1,6 +1,8 @@
 /**
- * Errors of @mcp-iam/core. Every failure carries a stable `code` (the audit reason code), so callers
- * branch on codes, never on messages. Messages are for operators and never contain a token.
+ * The root of every error class of the mcp-iam packages (`McpIamError`) and core's request reason
+ * codes. Every failure carries a stable `code`, so callers branch on codes, never on messages.
+ * Request-level errors carry a reason code (the audit record's); configuration and tooling errors
+ * carry a code of their own. Messages are for operators and never contain a token.
  */
 
 /**
@@ -22,52 +24,62 @@
  * - sessions (gateway): `session_unknown`, `session_not_owned` (404: an `Mcp-Session-Id` the
  *   gateway does not know, or one bound to another principal)
  */
-export type ReasonCode =
-  | 'allowed'
-  | 'missing_token'
-  | 'invalid_request'
-  | 'token_too_large'
-  | 'token_malformed'
-  | 'token_unknown_issuer'
-  | 'token_bad_header'
-  | 'token_bad_signature'
-  | 'token_unknown_key'
-  | 'token_expired'
-  | 'token_not_yet_valid'
-  | 'token_lifetime_exceeded'
-  | 'token_bad_audience'
-  | 'token_bad_issuer'
-  | 'token_bad_type'
-  | 'token_missing_claim'
-  | 'token_bad_claim'
-  | 'token_inactive'
-  | 'issuer_unavailable'
-  | 'introspection_unavailable'
-  | 'insufficient_scope'
-  | 'insufficient_user_authentication'
-  | 'forbidden'
-  | 'forbidden_client'
-  | 'forbidden_actor'
-  | 'delegation_too_deep'
-  | 'forbidden_claims'
-  | 'unknown_operation'
-  | 'operation_mismatch'
-  | 'token_exchange_failed'
-  | 'token_exchange_invalid'
-  | 'upstream_unavailable'
-  | 'upstream_timeout'
-  | 'upstream_error'
-  | 'audit_unavailable'
-  | 'origin_forbidden'
-  | 'host_forbidden'
-  | 'body_too_large'
-  | 'unsupported_media_type'
-  | 'session_unknown'
-  | 'session_not_owned'
-  | 'internal_error';
+export const REASON_CODES = [
+  'allowed',
+  'missing_token',
+  'invalid_request',
+  'token_too_large',
+  'token_malformed',
+  'token_unknown_issuer',
+  'token_bad_header',
+  'token_bad_signature',
+  'token_unknown_key',
+  'token_expired',
+  'token_not_yet_valid',
+  'token_lifetime_exceeded',
+  'token_bad_audience',
+  'token_bad_issuer',
+  'token_bad_type',
+  'token_missing_claim',
+  'token_bad_claim',
+  'token_inactive',
+  'issuer_unavailable',
+  'introspection_unavailable',
+  'insufficient_scope',
+  'insufficient_user_authentication',
+  'forbidden',
+  'forbidden_client',
+  'forbidden_actor',
+  'delegation_too_deep',
+  'forbidden_claims',
+  'unknown_operation',
+  'operation_mismatch',
+  'token_exchange_failed',
+  'token_exchange_invalid',
+  'upstream_unavailable',
+  'upstream_timeout',
+  'upstream_error',
+  'audit_unavailable',
+  'origin_forbidden',
+  'host_forbidden',
+  'body_too_large',
+  'unsupported_media_type',
+  'session_unknown',
+  'session_not_owned',
+  'internal_error',
+] as const;
+
+/** One of {@link REASON_CODES}. */
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+/** Whether `value` is one of the request reason codes. */
+export function isReasonCode(value: unknown): value is ReasonCode {
+  return typeof value === 'string' && (REASON_CODES as readonly string[]).includes(value);
+}
 
 /**
- * Base class of every error thrown by mcp-iam packages.
+ * Base class of every error thrown by mcp-iam packages. `Code` is the type of its stable `code`:
+ * a request reason code by default; configuration, audit and tooling errors name their own codes.
  *
  * @example
  * ```ts
@@ -76,11 +88,11 @@ export type ReasonCode =
  * }
  * ```
  */
-export class McpIamError extends Error {
-  /** Stable machine-readable reason code. */
-  readonly code: ReasonCode;
+export class McpIamError<Code extends string = ReasonCode> extends Error {
+  /** Stable machine-readable code. */
+  readonly code: Code;
 
-  constructor(code: ReasonCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

@@ -3,6 +3,7 @@
  * Public API; every export is documented where it is defined.
  */
 export * from './errors.js';
+export type { CoreErrors } from './error-union.js';
 export * from './principal/principal.js';
 export * from './token/verifier.js';
 export * from './audit/record.js';

@@ -40,6 +40,7 @@ export {
   type ChallengeValue,
 } from './http/challenge.js';
 export {
+  errorBody,
   forbiddenAnswer,
   insufficientScopeAnswer,
   internalErrorAnswer,

@@ -3,6 +3,7 @@
  * Public API; every export is documented where it is defined.
  */
 export * from './config/index.js';
+export type { GatewayErrors } from './error-union.js';
 export * from './server/index.js';
 export * from './upstream/index.js';
 export * from './lists/index.js';

@@ -196,11 +196,17 @@ function checkBody(c: HostileCase, answer: HostileAnswer): void {
   assert.ok(body !== null && typeof body === 'object' && !Array.isArray(body));
   const members = Object.keys(body);
   for (const m of members) {
-    assert.ok(['error', 'error_description'].includes(m), `unexpected body member ${m}`);
+    assert.ok(['error', 'error_description', 'reason'].includes(m), `unexpected body member ${m}`);
   }
   const error = (body as { error?: unknown }).error;
   assert.equal(typeof error, 'string');
   if (e.error !== undefined) assert.equal(error, e.error);
+  // The reason code is shown only where it gives nothing away: never for a refused token (which
+  // check failed stays in the audit record), and when shown it is the audited one.
+  const reason = (body as { reason?: unknown }).reason;
+  if (error === 'invalid_token' || error === 'server_error')
+    assert.equal(reason, undefined, 'no reason code in an invalid_token or server_error body');
+  else if (reason !== undefined) assert.equal(reason, e.reason);
   assert.ok(!/\bat .+:\d+:\d+\)?/.test(answer.body), 'no stack trace in the body');
 }
 

@@ -42,16 +42,46 @@ const DESCRIPTIONS: Partial<Record<ReasonCode, string>> = {
   issuer_unavailable: 'Service temporarily unavailable.',
   introspection_unavailable: 'Service temporarily unavailable.',
   token_exchange_failed: 'Service temporarily unavailable.',
+  token_exchange_invalid: 'The identity provider returned an unusable token for the upstream.',
+  upstream_unavailable: 'The upstream MCP server is unreachable.',
+  upstream_timeout: 'The upstream MCP server did not answer in time.',
+  upstream_error: 'The upstream MCP server answered with an error or an unusable answer.',
+  session_unknown: 'Session not found.',
+  session_not_owned: 'Session not found.',
   internal_error: 'Internal error.',
 };
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
 
+/**
+ * The one JSON error body of mcp-iam, from core and the gateway alike:
+ * `{"error": code, "error_description": sentence, "reason": reason code}`. `error` is the OAuth
+ * error code (or the gateway's own code for its own failures); `reason` is left out where it
+ * would tell a caller more than the answer should (which check an invalid token failed, an
+ * internal error).
+ *
+ * @example
+ * ```ts
+ * errorBody('insufficient_scope', 'insufficient_scope');
+ * // '{"error":"insufficient_scope","error_description":"The access token lacks a required scope.","reason":"insufficient_scope"}'
+ * ```
+ */
+export function errorBody(
+  error: string,
+  reason: ReasonCode | undefined,
+  description: string = (reason && DESCRIPTIONS[reason]) ?? 'The access token is invalid.',
+): string {
+  return JSON.stringify(
+    reason === undefined
+      ? { error, error_description: description }
+      : { error, error_description: description, reason },
+  );
+}
+
 function oauthBody(error: string, reason: ReasonCode): string {
-  return JSON.stringify({
-    error,
-    error_description: DESCRIPTIONS[reason] ?? 'The access token is invalid.',
-  });
+  // Which token check failed, or what broke inside, stays in the audit record.
+  const shown = error === 'invalid_token' || error === 'server_error' ? undefined : reason;
+  return errorBody(error, shown, DESCRIPTIONS[reason] ?? 'The access token is invalid.');
 }
 
 /** 401 without `error`: the caller sent no usable credentials (RFC 6750 §3.1). */

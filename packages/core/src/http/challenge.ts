@@ -3,15 +3,15 @@
  * are always quoted strings with `"` and `\` escaped; control characters are refused, so a
  * challenge can never split a header or smuggle another one.
  */
+import { McpIamError } from '../errors.js';
 
 /** A challenge parameter value: quoted string, or a bare non-negative integer (e.g. `max_age`). */
 export type ChallengeValue = string | number;
 
 /** Thrown when a challenge parameter cannot be written safely. */
-export class ChallengeError extends Error {
-  readonly code = 'invalid_challenge';
+export class ChallengeError extends McpIamError<'invalid_challenge'> {
   constructor(message: string) {
-    super(message);
+    super('invalid_challenge', message);
     this.name = 'ChallengeError';
   }
 }

@@ -3,6 +3,7 @@
  * (path-inserted, and the origin root when one resource lives on the origin), and the CORS
  * answers browsers need to read it.
  */
+import { McpIamError } from '../errors.js';
 import type { HttpAnswer } from './answers.js';
 
 /** Inputs of the metadata document. */
@@ -30,10 +31,9 @@ export interface ProtectedResourceMetadata {
 }
 
 /** Thrown for a metadata configuration that would mislead clients. */
-export class MetadataConfigError extends Error {
-  readonly code = 'invalid_metadata_config';
+export class MetadataConfigError extends McpIamError<'invalid_metadata_config'> {
   constructor(message: string) {
-    super(message);
+    super('invalid_metadata_config', message);
     this.name = 'MetadataConfigError';
   }
 }

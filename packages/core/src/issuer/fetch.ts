@@ -2,15 +2,20 @@
  * The one way verification code talks to an IdP: global fetch (undici) with a timeout, no redirects
  * and a response size cap. Callers decide which URLs are allowed (see url.ts) before calling.
  */
+import { McpIamError } from '../errors.js';
 
 /** Largest metadata, JWKS or introspection response read, bytes. */
 export const MAX_RESPONSE_BYTES = 512 * 1024;
 
 /** A failed IdP request; `status` is set when the IdP answered. Messages never contain secrets. */
-export class IdpFetchError extends Error {
+export class IdpFetchError extends McpIamError<'idp_request_failed'> {
   readonly status?: number;
   constructor(message: string, options?: { status?: number; cause?: unknown }) {
-    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    super(
+      'idp_request_failed',
+      message,
+      options?.cause !== undefined ? { cause: options.cause } : undefined,
+    );
     this.name = 'IdpFetchError';
     if (options?.status !== undefined) this.status = options.status;
   }

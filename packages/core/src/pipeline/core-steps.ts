@@ -8,6 +8,7 @@ import { extractBearerToken, headerValues, type BearerOptions } from '../bearer/
 import {
   InvalidRequestError,
   InvalidTokenError,
+  isReasonCode,
   McpIamError,
   UnavailableError,
 } from '../errors.js';
@@ -187,7 +188,8 @@ export class VerifyStep implements PipelineStep {
         reason: error.code,
         outcome: 'error',
       };
-    if (error instanceof McpIamError)
+    // A verifier's own refusal carries a request reason code; any other error is the server's.
+    if (error instanceof McpIamError && isReasonCode(error.code))
       return { answer: invalidTokenAnswer(this.#challenge, error.code), reason: error.code };
     return { answer: internalErrorAnswer(), reason: 'internal_error', outcome: 'error' };
   }

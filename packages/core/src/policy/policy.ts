@@ -3,6 +3,7 @@
  * operation and one verified principal. Decisions name every scope the operation needs so a
  * single challenge is enough (MCP 2026-07-28).
  */
+import { McpIamError } from '../errors.js';
 import type { McpOperation } from '../mcp/operation.js';
 import type { Principal } from '../principal/principal.js';
 import { actorChain } from '../principal/principal.js';
@@ -72,11 +73,10 @@ export type Decision =
     };
 
 /** A policy document that failed validation; `path` points at the offending entry. */
-export class PolicyError extends Error {
-  readonly code = 'invalid_policy';
+export class PolicyError extends McpIamError<'invalid_policy'> {
   readonly path: string;
   constructor(path: string, message: string) {
-    super(`${path}: ${message}`);
+    super('invalid_policy', `${path}: ${message}`);
     this.name = 'PolicyError';
     this.path = path;
   }

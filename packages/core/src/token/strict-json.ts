@@ -3,11 +3,12 @@
  * duplicate member names (which `JSON.parse` resolves last-wins, letting two parsers disagree) and
  * nesting deeper than a small limit, so hostile input costs bounded CPU and stack.
  */
+import { McpIamError } from '../errors.js';
 
 /** Thrown for any input the strict parser refuses; the message says why (no input echoed). */
-export class StrictJsonError extends Error {
+export class StrictJsonError extends McpIamError<'invalid_json'> {
   constructor(message: string) {
-    super(message);
+    super('invalid_json', message);
     this.name = 'StrictJsonError';
   }
 }

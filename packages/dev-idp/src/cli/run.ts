@@ -1,6 +1,7 @@
 // `mcp-iam dev-idp [--port 4000] [--config FILE]`: starts the development IdP, prints its issuer,
 // users and clients with a loud development-only banner, and runs until SIGINT or SIGTERM.
 import { parseArgs } from 'node:util';
+import { McpIamError } from '@mcp-iam/core';
 
 import type { DevIdpFixtures } from '../fixtures/types.js';
 import { DEFAULT_DEV_IDP_PORT, startDevIdp, type DevIdp } from '../server.js';
@@ -14,9 +15,10 @@ export interface DevIdpCliIo {
 }
 
 /** Bad command-line usage (exit code 2 in the bin). */
-export class DevIdpUsageError extends Error {
-  /** Stable error code. */
-  readonly code = 'DEV_IDP_USAGE';
+export class DevIdpUsageError extends McpIamError<'dev_idp_usage'> {
+  constructor(message: string) {
+    super('dev_idp_usage', message);
+  }
 }
 
 /** Usage text of the `dev-idp` command. */

@@ -1,3 +1,4 @@
+import { McpIamError } from '@mcp-iam/core';
 // Drives the development IdP's real authorization and interaction endpoints over HTTP, the way a
 // browser would (manual redirects, a cookie jar, form posts), and returns the authorization code.
 // Tests and the demo use it to log a user in without a browser.
@@ -77,13 +78,11 @@ export interface HeadlessLoginResult {
 }
 
 /** The authorization server answered with an error, or a page refused the input. */
-export class HeadlessLoginError extends Error {
-  /** OAuth error code (from the redirect) or `login_failed` / `unexpected_response`. */
-  readonly code: string;
+export class HeadlessLoginError extends McpIamError<string> {
+  /** `code`: the OAuth error code (from the redirect) or `login_failed` / `unexpected_response`. */
   constructor(code: string, message: string) {
-    super(message);
+    super(code, message);
     this.name = 'HeadlessLoginError';
-    this.code = code;
   }
 }
 

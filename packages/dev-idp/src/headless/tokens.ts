@@ -1,3 +1,4 @@
+import { McpIamError } from '@mcp-iam/core';
 // One-call token helpers for tests, examples and the demo: a user's access token (headless login
 // plus code redemption with PKCE), a machine token (client credentials with a secret or the
 // fixture private key), and an RFC 8693 exchange. Plain fetch against the IdP's endpoints.
@@ -21,11 +22,11 @@ export interface TokenSet {
 }
 
 /** The token endpoint refused the request; `error` is the OAuth error code. */
-export class TokenRequestError extends Error {
+export class TokenRequestError extends McpIamError<'token_request_failed'> {
   readonly error: string;
   readonly status: number;
   constructor(status: number, error: string, description: string | undefined) {
-    super(description ? `${error}: ${description}` : error);
+    super('token_request_failed', description ? `${error}: ${description}` : error);
     this.name = 'TokenRequestError';
     this.status = status;
     this.error = error;

@@ -11,6 +11,7 @@ import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import { importJWK, importPKCS8, type JWK } from 'jose';
+import { McpIamError } from '@mcp-iam/core';
 
 /** Options of {@link obtainToken}. */
 export interface TokenRequestOptions {
@@ -49,8 +50,10 @@ export interface TokenRequestOptions {
 export type TokenResponse = oauth.TokenEndpointResponse;
 
 /** Thrown for every failure of the command, with a message that names the bad input. */
-export class TokenCommandError extends Error {
-  override name = 'TokenCommandError';
+export class TokenCommandError extends McpIamError<'token_command_failed'> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('token_command_failed', message, options);
+  }
 }
 
 /** True for http URLs whose host is a loopback address (the only http the command accepts). */

@@ -2,6 +2,7 @@
  * Configuration errors. Every problem names the file, line, column and key path, so an operator can
  * jump straight to it: `gateway.yaml:14:7: routes[0].policy.tools.update_contact.max_age: expected a number`.
  */
+import { McpIamError } from '@mcp-iam/core';
 
 /** Stable codes of configuration failures. */
 export type ConfigErrorCode =
@@ -40,16 +41,14 @@ export function formatConfigIssue(issue: ConfigIssue): string {
  * }
  * ```
  */
-export class ConfigError extends Error {
-  /** Code of the first issue. */
-  readonly code: ConfigErrorCode;
+export class ConfigError extends McpIamError<ConfigErrorCode> {
   /** Every problem found, in document order where known. */
   readonly issues: readonly ConfigIssue[];
 
   constructor(issues: readonly ConfigIssue[]) {
-    super(issues.map(formatConfigIssue).join('\n'));
+    // The code is the first issue's.
+    super(issues[0]?.code ?? 'config_invalid', issues.map(formatConfigIssue).join('\n'));
     this.name = 'ConfigError';
-    this.code = issues[0]?.code ?? 'config_invalid';
     this.issues = issues;
   }
 }

@@ -5,6 +5,7 @@
  * replacement, one leading BOM dropped, lines ended by CRLF, LF or CR, events dispatched on blank
  * lines, and an event left unfinished at the end of the stream discarded.
  */
+import { McpIamError } from '@mcp-iam/core';
 
 const LF = 0x0a;
 const SPACE = 0x20;
@@ -48,9 +49,9 @@ export interface EventStreamParserOptions extends EventStreamHandlers {
 }
 
 /** An event grew beyond `maxEventChars`. */
-export class EventStreamTooLargeError extends Error {
+export class EventStreamTooLargeError extends McpIamError<'sse_event_too_large'> {
   constructor(maxEventChars: number) {
-    super(`SSE event larger than ${maxEventChars} characters`);
+    super('sse_event_too_large', `SSE event larger than ${maxEventChars} characters`);
     this.name = 'EventStreamTooLargeError';
   }
 }

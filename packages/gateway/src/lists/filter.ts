@@ -5,6 +5,7 @@
  * (`ListAnswerError`), never passed on unfiltered, and an SSE stream leaves in one canonical form
  * built from what the gateway parsed, so a client cannot read in it anything the gateway did not.
  */
+import { McpIamError } from '@mcp-iam/core';
 import { Transform, type TransformCallback } from 'node:stream';
 import { EventStreamParser, type ServerSentEvent } from './event-stream.js';
 
@@ -46,9 +47,9 @@ export interface ListFilterContext {
 }
 
 /** A list answer the gateway cannot read, so cannot filter: it must not reach the client. */
-export class ListAnswerError extends Error {
+export class ListAnswerError extends McpIamError<'list_answer_unreadable'> {
   constructor(message: string) {
-    super(message);
+    super('list_answer_unreadable', message);
     this.name = 'ListAnswerError';
   }
 }

@@ -9,7 +9,13 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { McpIamError, principalKey, UnavailableError, type ReasonCode } from '@mcp-iam/core';
+import {
+  isReasonCode,
+  McpIamError,
+  principalKey,
+  UnavailableError,
+  type ReasonCode,
+} from '@mcp-iam/core';
 import {
   resolveLimits,
   type GatewayConfig,
@@ -131,7 +137,8 @@ function statusOfExchangeError(error: unknown): {
     return { status: 503, reason: error.code, retryAfter: error.retryAfter };
   // The IdP answered but refused (or answered nonsense): retrying will not help, so 502 without
   // Retry-After. Only an unreachable IdP (UnavailableError above) is a 503.
-  if (error instanceof McpIamError) return { status: 502, reason: error.code };
+  if (error instanceof McpIamError)
+    return { status: 502, reason: isReasonCode(error.code) ? error.code : 'token_exchange_failed' };
   return { status: 500, reason: 'internal_error' };
 }
 
