@@ -130,7 +130,7 @@ ${notesPolicy}  - name: shared
     path: /shared/mcp
     upstream: { command: ${process.execPath}, args: [${NOTES_SERVER}], isolation: shared }
     downstream: { mode: none }
-    limits: { upstream_timeout_ms: 3000 }
+    limits: { upstream_timeout_ms: 10000 }
 ${notesPolicy}  - name: sessions
     path: /sessions/mcp
     upstream: { url: ${upstream.url} }
