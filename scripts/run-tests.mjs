@@ -12,6 +12,7 @@ const roots = process.argv.slice(2).length
       'packages/audit',
       'packages/dev-idp',
       'packages/gateway',
+      'packages/cli',
       'examples',
       'test',
       'bench',

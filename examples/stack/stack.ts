@@ -30,8 +30,8 @@ export interface StackPorts {
 
 /** The repository root (this file is compiled to examples/dist/stack/). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-/** The gateway command of the repository (the `mcp-iam` CLI). */
-export const GATEWAY_CLI = join(REPO_ROOT, 'packages/gateway/dist/cli.js');
+/** The compiled `mcp-iam` command line (@mcp-iam/cli), which runs the gateway. */
+export const GATEWAY_CLI = fileURLToPath(new URL('main.js', import.meta.resolve('@mcp-iam/cli')));
 /** The demo's gateway configuration template. */
 export const GATEWAY_CONFIG = join(REPO_ROOT, 'examples/stack/gateway.yaml');
 /** The compiled stdio notes server the gateway starts. */

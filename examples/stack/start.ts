@@ -10,17 +10,8 @@
  * Ports default to 4000, 5001, 5002 and 8080 (or IDP_PORT, CRM_PORT, INSIGHTS_PORT, GATEWAY_PORT);
  * `--ephemeral` picks free ports instead.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  REPO_ROOT,
-  DEFAULT_PORTS,
-  ephemeralPorts,
-  startStack,
-  type Stack,
-  type StackPorts,
-} from './stack.js';
+import { DEFAULT_PORTS, ephemeralPorts, startStack, type Stack, type StackPorts } from './stack.js';
 import { formatStep, runWalkthrough } from './walkthrough.js';
 
 const USAGE = `Usage: node examples/dist/stack/start.js [--once] [--ephemeral]
@@ -38,10 +29,7 @@ function port(value: string | undefined, fallback: number, name: string): number
 /** The commands a person can paste to call the gateway with a token of their own. */
 export function tryItYourself(stack: Stack): string[] {
   const { urls, issuer } = stack;
-  // `npx mcp-iam` once the workspace's bin is linked; the compiled CLI itself otherwise.
-  const mcpIam = existsSync(join(REPO_ROOT, 'node_modules/.bin/mcp-iam'))
-    ? 'npx mcp-iam'
-    : 'node packages/gateway/dist/cli.js';
+  const mcpIam = 'npx mcp-iam';
   const body = (tool: string, args: Record<string, unknown>): string =>
     JSON.stringify({
       jsonrpc: '2.0',

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as audit from '@mcp-iam/audit';
+import * as cli from '@mcp-iam/cli';
 import * as core from '@mcp-iam/core';
 import * as devIdp from '@mcp-iam/dev-idp';
 import * as gateway from '@mcp-iam/gateway';
@@ -20,7 +21,7 @@ function errorClasses(exports: Record<string, unknown>): Array<[string, ErrorCla
 }
 
 describe('error tree', () => {
-  for (const [name, exports] of Object.entries({ core, audit, gateway, devIdp })) {
+  for (const [name, exports] of Object.entries({ core, audit, gateway, devIdp, cli })) {
     it(`every error class exported by ${name} extends McpIamError`, () => {
       const classes = errorClasses(exports as Record<string, unknown>);
       assert.ok(classes.length > 0, `${name} exports error classes`);

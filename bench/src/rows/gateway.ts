@@ -10,7 +10,7 @@ import { INTROSPECTION_CLIENT } from '../fixtures/issuer.js';
 import type { Availability, BenchContext, BenchRow, RunningRow } from './types.js';
 
 function cliPath(ctx: BenchContext): string {
-  return join(ctx.repoRoot, 'packages/gateway/dist/cli.js');
+  return join(ctx.repoRoot, 'packages/cli/dist/main.js');
 }
 
 function availability(ctx: BenchContext): Promise<Availability> {

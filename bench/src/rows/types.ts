@@ -30,7 +30,7 @@ export interface BenchContext {
    * another program ignore it.
    */
   readonly nodeArgs: readonly string[];
-  /** Root of the repository (for `packages/gateway/dist/...`). */
+  /** Root of the repository (for `packages/cli/dist/main.js`). */
   readonly repoRoot: string;
   /**
    * Starts a child process pinned to {@link serverCpus}, in its own process group, with output

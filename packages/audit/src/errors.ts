@@ -11,6 +11,7 @@ import { McpIamError } from '@mcp-iam/core';
  * - `spool_closed`: the spool or sink was closed before the operation.
  * - `spool_write_failed`: the record could not be written and synced to disk.
  * - `spool_corrupt`: a sealed segment holds a line that fails its checksum (disk damage).
+ * - `spool_not_found`: the spool directory to read does not exist.
  * - `record_invalid`: the record lacks a required field or has a wrong type.
  * - `record_too_large`: the encoded record exceeds the configured maximum line size.
  * - `queue_full`: the sink's bound on records not yet durable is reached.
@@ -23,6 +24,7 @@ export type AuditErrorCode =
   | 'spool_closed'
   | 'spool_write_failed'
   | 'spool_corrupt'
+  | 'spool_not_found'
   | 'record_invalid'
   | 'record_too_large'
   | 'queue_full'

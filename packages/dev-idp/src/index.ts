@@ -1,9 +1,9 @@
-// Public API of @mcp-iam/dev-idp: start the development IdP, run its CLI, log in headlessly, and
+// Public API of @mcp-iam/dev-idp: start or serve the development IdP, log in headlessly, and
 // the fixture constants tests and examples need (users, clients, keys, resource URLs, TOTP).
 export { startDevIdp, DEFAULT_DEV_IDP_PORT, DEV_IDP_PATHS } from './server.js';
 export type { DevIdp, DevIdpOptions } from './server.js';
-export { runDevIdpCli, describeDevIdp, DevIdpUsageError, DEV_IDP_USAGE } from './cli/run.js';
-export type { DevIdpCliIo } from './cli/run.js';
+export { serveDevIdp, describeDevIdp } from './cli/serve.js';
+export type { ServeDevIdpIo, ServeDevIdpOptions } from './cli/serve.js';
 export { headlessLogin, HeadlessLoginError, CookieJar, pkceChallenge } from './headless/login.js';
 export type { HeadlessLoginOptions, HeadlessLoginResult } from './headless/login.js';
 export {

@@ -9,12 +9,3 @@ export * from './upstream/index.js';
 export * from './lists/index.js';
 export * from './metrics/index.js';
 export * from './runtime/index.js';
-export {
-  obtainToken,
-  writeTokenFile,
-  runTokenCli,
-  TokenCommandError,
-  TOKEN_USAGE,
-  type TokenRequestOptions,
-  type TokenResponse,
-} from './cli/token.js';

@@ -11,11 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-const GATEWAY_CLI = fileURLToPath(
-  new URL('../../../packages/gateway/dist/cli.js', import.meta.url),
-);
+import { MCP_IAM_CLI } from './support/cli.js';
 
 test('a SIGTERM during start-up stops the gateway cleanly once it is up: exit code 0, spool lock released', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-iam-cli-signals-'));
@@ -48,7 +44,7 @@ test('a SIGTERM during start-up stops the gateway cleanly once it is up: exit co
         '',
       ].join('\n'),
     );
-    const child = spawn(process.execPath, [GATEWAY_CLI, 'gateway', '--config', config], {
+    const child = spawn(process.execPath, [MCP_IAM_CLI, 'gateway', '--config', config], {
       env: { PATH: process.env.PATH ?? '' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

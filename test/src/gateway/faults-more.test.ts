@@ -31,19 +31,15 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { querySpool, scanSpoolLines } from '@mcp-iam/audit';
 import { userAccessToken } from '@mcp-iam/dev-idp';
 import { createGatewayLogger, startGateway, type RunningGateway } from '@mcp-iam/gateway';
 import { advanceClock, resetClock } from './support/clock.js';
 import { FaultInjectingIdpProxy } from './support/fault-proxy.js';
+import { MCP_IAM_CLI } from './support/cli.js';
 import { freePort } from './support/ports.js';
 import { callTool, rpc, type RpcAnswer } from './support/rpc.js';
 import { GATEWAY_ENV, gatewayYaml, startStack, type Stack } from './support/stack.js';
-
-const GATEWAY_CLI = fileURLToPath(
-  new URL('../../../packages/gateway/dist/cli.js', import.meta.url),
-);
 
 function traced(): { traceId: string; headers: Record<string, string> } {
   const traceId = randomBytes(16).toString('hex');
@@ -356,7 +352,7 @@ describe('row 62: strict audit sink failing', () => {
 
 /** Starts `mcp-iam gateway --config FILE` and resolves once it listens. */
 async function startGatewayProcess(configFile: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [GATEWAY_CLI, 'gateway', '--config', configFile], {
+  const child = spawn(process.execPath, [MCP_IAM_CLI, 'gateway', '--config', configFile], {
     env: { PATH: process.env.PATH ?? '', ...GATEWAY_ENV },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

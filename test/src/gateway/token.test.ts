@@ -9,16 +9,14 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt } from 'jose';
 import { NIGHTLY_SYNC_PRIVATE_JWK, totpNow } from '@mcp-iam/dev-idp';
-import { obtainToken, writeTokenFile } from '@mcp-iam/gateway';
+import { obtainToken, writeTokenFile } from '@mcp-iam/cli';
 import { signIn, type Person } from './support/browser.js';
+import { MCP_IAM_CLI } from './support/cli.js';
 import { callTool, resultText, rpc } from './support/rpc.js';
 import { startStack, type Stack } from './support/stack.js';
-
-const CLI = fileURLToPath(new URL('cli.js', import.meta.resolve('@mcp-iam/gateway')));
 
 /** A browser that signs `person` in and then loads the loopback callback, as a real one would. */
 function browserFor(person: Person, opened: string[]): (url: string) => Promise<void> {
@@ -123,7 +121,7 @@ describe('mcp-iam token', () => {
       execFile(
         process.execPath,
         [
-          CLI,
+          MCP_IAM_CLI,
           'token',
           '--issuer',
           stack.idp.issuer,

@@ -15,14 +15,11 @@ import { Agent, createServer, request as httpRequest, type Server } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readSpool } from '@mcp-iam/audit';
 import { LoopbackIdp } from '../fixtures/loopback-idp.js';
+import { MCP_IAM_CLI } from '../gateway/support/cli.js';
 import { createTestSigner, signCompact, type TestSigner } from '../hostile/keys.js';
 
-const GATEWAY_CLI = fileURLToPath(
-  new URL('../../../packages/gateway/dist/cli.js', import.meta.url),
-);
 const RESOURCE_PATH = '/crm/mcp';
 
 /** Options of {@link runSoak}. */
@@ -105,7 +102,7 @@ async function startUpstream(): Promise<{ url: string; calls(): number; close():
 async function startGatewayProcess(
   configFile: string,
 ): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [GATEWAY_CLI, 'gateway', '--config', configFile], {
+  const child = spawn(process.execPath, [MCP_IAM_CLI, 'gateway', '--config', configFile], {
     env: { PATH: process.env.PATH ?? '' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -4,30 +4,34 @@ import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditRecord } from '@mcp-iam/core';
+import { AuditError } from '../errors.js';
 import { encodeSpoolLine } from '../spool/format.js';
 import { segmentPath } from '../spool/segments.js';
 import { Spool } from '../spool/spool.js';
 import { SqliteAuditStore } from '../store/sqlite.js';
 import { makeRecord, tempDir } from '../testing/records.js';
-import { runAuditCli } from './audit-cli.js';
+import {
+  queryAudit,
+  tailAudit,
+  type AuditQueryOptions,
+  type AuditTailOptions,
+} from './audit-cli.js';
 import { escapeForTerminal } from './format.js';
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
-const minutesAgo = (m: number): string => new Date(NOW.getTime() - m * 60_000).toISOString();
+const ago = (minutes: number): Date => new Date(NOW.getTime() - minutes * 60_000);
+const minutesAgo = (m: number): string => ago(m).toISOString();
 
-async function run(
-  argv: string[],
-  signal?: AbortSignal,
-): Promise<{ code: number; out: string; err: string }> {
+async function query(options: AuditQueryOptions): Promise<string> {
   let out = '';
-  let err = '';
-  const code = await runAuditCli(argv, {
-    stdout: (t) => (out += t),
-    stderr: (t) => (err += t),
-    now: NOW,
-    signal,
-  });
-  return { code, out, err };
+  await queryAudit(options, { stdout: (t) => (out += t) });
+  return out;
+}
+
+async function tail(options: AuditTailOptions): Promise<string> {
+  let out = '';
+  await tailAudit(options, { stdout: (t) => (out += t) });
+  return out;
 }
 
 async function spoolWith(dir: string, records: AuditRecord[]): Promise<void> {
@@ -61,42 +65,27 @@ const records = [
   }),
 ];
 
-test('query --spool filters by subject, outcome and relative --since, newest first, as JSON lines', async () => {
+test('query on a spool filters by subject, outcome and since, newest first, as JSON lines', async () => {
   const { dir, remove } = tempDir();
   try {
     await spoolWith(dir, records);
-    const r = await run([
-      'query',
-      '--spool',
-      dir,
-      '--subject',
-      'alice',
-      '--outcome',
-      'deny',
-      '--since',
-      '1h',
-      '--format',
-      'json',
-    ]);
-    assert.equal(r.code, 0, r.err);
-    const got = r.out
+    const out = await query({
+      source: { spool: dir },
+      filter: { subject: 'alice', outcome: 'deny', since: ago(60) },
+      format: 'json',
+    });
+    const got = out
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as AuditRecord);
     assert.deepEqual(got, [records[1]]);
-    const until = await run([
-      'query',
-      '--spool',
-      dir,
-      '--until',
-      '15m',
-      '--order',
-      'asc',
-      '--format',
-      'json',
-    ]);
+    const until = await query({
+      source: { spool: dir },
+      filter: { until: ago(15), order: 'asc' },
+      format: 'json',
+    });
     assert.deepEqual(
-      until.out
+      until
         .trim()
         .split('\n')
         .map((l) => (JSON.parse(l) as AuditRecord).id),
@@ -107,35 +96,28 @@ test('query --spool filters by subject, outcome and relative --since, newest fir
   }
 });
 
-test('query --sqlite reads a store file with the same filters and --limit', async () => {
+test('query on a SQLite file applies the same filters and the limit', async () => {
   const { dir, remove } = tempDir();
   try {
     const path = join(dir, 'audit.db');
     const store = SqliteAuditStore.open({ path });
     await store.insert(records);
     await store.close();
-    const r = await run([
-      'query',
-      '--sqlite',
-      path,
-      '--outcome',
-      'deny',
-      '--limit',
-      '2',
-      '--format',
-      'json',
-    ]);
-    assert.equal(r.code, 0, r.err);
+    const out = await query({
+      source: { sqlite: path },
+      filter: { outcome: 'deny', limit: 2 },
+      format: 'json',
+    });
     assert.deepEqual(
-      r.out
+      out
         .trim()
         .split('\n')
         .map((l) => (JSON.parse(l) as AuditRecord).id),
       [records[3]?.id, records[1]?.id],
     );
-    const client = await run(['query', '--sqlite', path, '--client', 'cli']);
-    assert.match(client.out, /^TIME +OUTCOME +REASON/);
-    assert.equal(client.out.trim().split('\n').length, 2);
+    const client = await query({ source: { sqlite: path }, filter: { clientId: 'cli' } });
+    assert.match(client, /^TIME +OUTCOME +REASON/);
+    assert.equal(client.trim().split('\n').length, 2);
   } finally {
     remove();
   }
@@ -148,27 +130,26 @@ test('table output escapes control and bidi characters from records, even ones n
     // Written around the sink, as a hostile or older writer could: raw ESC, CR, NUL and RLO.
     const raw = makeRecord({ subject: '\u001b[2J\u001b[31mroot\r\u0000', tool: 'a\u202egnp.exe' });
     appendFileSync(segmentPath(dir, 1), encodeSpoolLine(raw));
-    const r = await run(['query', '--spool', dir]);
-    assert.equal(r.code, 0, r.err);
+    const out = await query({ source: { spool: dir } });
     // eslint-disable-next-line no-control-regex
-    assert.doesNotMatch(r.out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
-    assert.ok(r.out.includes('\\u001b[2J\\u001b[31mroot\\u000d\\u0000'));
-    assert.ok(r.out.includes('a\\u202egnp.exe'));
-    const json = await run(['query', '--spool', dir, '--format', 'json']);
-    assert.doesNotMatch(json.out, /\u202e/);
-    assert.equal((JSON.parse(json.out) as AuditRecord).tool, 'a\u202egnp.exe');
+    assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    assert.ok(out.includes('\\u001b[2J\\u001b[31mroot\\u000d\\u0000'));
+    assert.ok(out.includes('a\\u202egnp.exe'));
+    const json = await query({ source: { spool: dir }, format: 'json' });
+    assert.doesNotMatch(json, /\u202e/);
+    assert.equal((JSON.parse(json) as AuditRecord).tool, 'a\u202egnp.exe');
   } finally {
     remove();
   }
 });
 
-test('tail prints the last N records, and --follow prints records appended later until stopped', async () => {
+test('tail prints the last N records, and follow prints records appended later until stopped', async () => {
   const { dir, remove } = tempDir();
   try {
     await spoolWith(dir, records);
-    const r = await run(['tail', '--spool', dir, '--lines', '2', '--format', 'json']);
+    const out = await tail({ spool: dir, lines: 2, format: 'json' });
     assert.deepEqual(
-      r.out
+      out
         .trim()
         .split('\n')
         .map((l) => (JSON.parse(l) as AuditRecord).id),
@@ -176,38 +157,52 @@ test('tail prints the last N records, and --follow prints records appended later
     );
     const controller = new AbortController();
     const late = makeRecord({ subject: 'late' });
-    let out = '';
-    const following = runAuditCli(
-      ['tail', '--spool', dir, '--follow', '--interval', '20', '--lines', '1'],
-      {
-        stdout: (t) => (out += t),
-        signal: controller.signal,
-      },
+    let followed = '';
+    const following = tailAudit(
+      { spool: dir, follow: true, intervalMs: 20, lines: 1 },
+      { stdout: (t) => (followed += t), signal: controller.signal },
     );
     await sleep(50);
     await spoolWith(dir, [late]);
     const deadline = Date.now() + 3000;
-    while (!out.includes('late') && Date.now() < deadline) await sleep(20);
+    while (!followed.includes('late') && Date.now() < deadline) await sleep(20);
     controller.abort();
-    assert.equal(await following, 0);
-    assert.ok(out.includes('late'));
-    assert.equal(out.match(/^TIME/gm)?.length, 1);
+    await following;
+    assert.ok(followed.includes('late'));
+    assert.equal(followed.match(/^TIME/gm)?.length, 1);
   } finally {
     remove();
   }
 });
 
-test('bad usage exits with 2 and a message; an unreadable store exits with 1', async () => {
-  assert.equal((await run([])).code, 2);
-  assert.equal((await run(['frobnicate'])).code, 2);
-  assert.equal((await run(['query', '--outcome', 'maybe'])).code, 2);
-  assert.equal((await run(['query', '--since', 'last tuesday'])).code, 2);
-  assert.equal((await run(['query', '--spool', 'a', '--sqlite', 'b'])).code, 2);
-  assert.equal((await run(['query', '--bogus'])).code, 2);
-  const missing = await run(['query', '--sqlite', '/nonexistent/audit.db']);
-  assert.equal(missing.code, 1);
-  assert.match(missing.err, /store_failed/);
-  assert.equal((await run(['--help'])).code, 0);
+test('a spool directory that does not exist is an error naming it, for tail and query alike', async () => {
+  const { dir, remove } = tempDir();
+  try {
+    const missing = join(dir, 'no-such-spool');
+    const file = join(dir, 'a-file');
+    appendFileSync(file, 'not a spool\n');
+    for (const run of [
+      () => tail({ spool: missing }),
+      () => query({ source: { spool: missing } }),
+    ]) {
+      await assert.rejects(run, (error: unknown) => {
+        assert.ok(error instanceof AuditError);
+        assert.equal(error.code, 'spool_not_found');
+        assert.ok(error.message.includes(missing), error.message);
+        return true;
+      });
+    }
+    await assert.rejects(() => tail({ spool: file }), /not a directory/);
+  } finally {
+    remove();
+  }
+});
+
+test('a store that cannot be opened rejects with store_failed', async () => {
+  await assert.rejects(
+    () => query({ source: { sqlite: '/nonexistent/audit.db' } }),
+    (error: unknown) => error instanceof AuditError && error.code === 'store_failed',
+  );
 });
 
 test('escapeForTerminal caps long values', () => {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { storeConformance } from '../testing/store-conformance.js';
 import { makeRecord } from '../testing/records.js';
-import { runAuditCli } from '../cli/audit-cli.js';
+import { queryAudit } from '../cli/audit-cli.js';
 import { POSTGRES_SCHEMA_VERSION, PostgresAuditStore } from './postgres.js';
 
 /** The machine's PostgreSQL; override with MCP_IAM_TEST_POSTGRES. */
@@ -110,20 +110,13 @@ test('postgres: the query command reads a PostgreSQL store in a given schema', a
     await store.close();
   }
   let out = '';
-  const code = await runAuditCli(
-    [
-      'query',
-      '--postgres',
-      TEST_POSTGRES_URL,
-      '--schema',
-      schema,
-      '--outcome',
-      'deny',
-      '--format',
-      'json',
-    ],
-    { stdout: (t) => (out += t), stderr: () => undefined },
+  await queryAudit(
+    {
+      source: { postgres: TEST_POSTGRES_URL, schema },
+      filter: { outcome: 'deny' },
+      format: 'json',
+    },
+    { stdout: (t) => (out += t) },
   );
-  assert.equal(code, 0);
   assert.deepEqual(JSON.parse(out), deny);
 });

@@ -1,12 +1,12 @@
 /**
- * `mcp-iam token`: get an access token from the IdP the way a real client would, for trying the
- * gateway or an MCP server by hand. People use authorization code + PKCE (S256) with a loopback
- * redirect (RFC 8252); machines use client credentials with a client secret or a private key
- * (private_key_jwt). All protocol work is done by oauth4webapi; nothing here mints a token.
+ * Getting an access token from the IdP the way a real client would (the work of `mcp-iam token`),
+ * for trying the gateway or an MCP server by hand. People use authorization code + PKCE (S256) with
+ * a loopback redirect (RFC 8252); machines use client credentials with a client secret or a private
+ * key (private_key_jwt). All protocol work is done by oauth4webapi; nothing here mints a token.
  */
 import { createServer, type Server } from 'node:http';
 import { spawn } from 'node:child_process';
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
@@ -285,106 +285,4 @@ export async function writeTokenFile(path: string, token: string): Promise<void>
   await writeFile(temporary, `${token}\n`, { mode: 0o600, flag: 'wx' });
   await chmod(temporary, 0o600);
   await rename(temporary, path);
-}
-
-/** Usage text of `mcp-iam token`. */
-export const TOKEN_USAGE = `Usage: mcp-iam token --issuer URL --client-id ID [options]
-
-Gets an access token from the IdP and prints it (or writes it to a file with mode 600).
-
-  --issuer URL            the IdP's issuer identifier (https; http only for loopback)
-  --client-id ID          your OAuth client id
-  --client-credentials    machine flow (client credentials) instead of sign-in with PKCE
-  --client-secret S       client secret (client_secret_basic); or env MCP_IAM_CLIENT_SECRET
-  --private-key FILE      private key for private_key_jwt (JWK JSON or PKCS#8 PEM)
-  --alg ALG               algorithm of a PEM private key (default ES256)
-  --resource URL          the MCP server's canonical URL (RFC 8707 resource indicator)
-  --scope "A B"           scopes to request
-  --acr-values V          authentication strength to ask for (e.g. mfa)
-  --port N                loopback redirect port (default: any free port)
-  --out FILE              write the token to FILE (mode 600) instead of printing it
-  --json                  print the whole token response as JSON
-`;
-
-/** Entry point of `mcp-iam token`; returns the process exit code. */
-export async function runTokenCli(argv: string[]): Promise<number> {
-  const { parseArgs } = await import('node:util');
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        issuer: { type: 'string' },
-        'client-id': { type: 'string' },
-        'client-credentials': { type: 'boolean' },
-        'client-secret': { type: 'string' },
-        'private-key': { type: 'string' },
-        alg: { type: 'string' },
-        resource: { type: 'string' },
-        scope: { type: 'string' },
-        'acr-values': { type: 'string' },
-        port: { type: 'string' },
-        out: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`mcp-iam token: ${describe(error)}\n\n${TOKEN_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(TOKEN_USAGE);
-    return 0;
-  }
-  const issuer = values.issuer;
-  const clientId = values['client-id'];
-  if (typeof issuer !== 'string' || typeof clientId !== 'string') {
-    process.stderr.write(`mcp-iam token: --issuer and --client-id are required\n\n${TOKEN_USAGE}`);
-    return 2;
-  }
-  const portText = values.port;
-  const port = typeof portText === 'string' ? Number(portText) : 0;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`mcp-iam token: --port must be a port number, got ${String(portText)}\n`);
-    return 2;
-  }
-  try {
-    const keyFile = values['private-key'];
-    const response = await obtainToken({
-      issuer,
-      clientId,
-      clientSecret:
-        (values['client-secret'] as string | undefined) ?? process.env.MCP_IAM_CLIENT_SECRET,
-      privateKey: typeof keyFile === 'string' ? await readKeyFile(keyFile) : undefined,
-      privateKeyAlg: values.alg as string | undefined,
-      clientCredentials: values['client-credentials'] === true,
-      resource: values.resource as string | undefined,
-      scope: values.scope as string | undefined,
-      acrValues: values['acr-values'] as string | undefined,
-      redirectPort: port,
-    });
-    const out = values.out;
-    if (typeof out === 'string') {
-      await writeTokenFile(out, response.access_token);
-      process.stderr.write(`token written to ${out} (mode 600)\n`);
-    } else if (values.json) {
-      process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
-    } else {
-      process.stdout.write(`${response.access_token}\n`);
-    }
-    return 0;
-  } catch (error) {
-    process.stderr.write(`mcp-iam token: ${describe(error)}\n`);
-    return 1;
-  }
-}
-
-async function readKeyFile(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    throw new TokenCommandError(`cannot read the private key file ${path}: ${describe(error)}`);
-  }
 }

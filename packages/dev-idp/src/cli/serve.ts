@@ -1,30 +1,16 @@
-// `mcp-iam dev-idp [--port 4000] [--config FILE]`: starts the development IdP, prints its issuer,
-// users and clients with a loud development-only banner, and runs until SIGINT or SIGTERM.
-import { parseArgs } from 'node:util';
-import { McpIamError } from '@mcp-iam/core';
-
+// Serving the development IdP from the command line (`mcp-iam dev-idp`, in @mcp-iam/cli): start
+// it, print its issuer, users and clients under a loud development-only banner, and run until
+// stopped.
 import type { DevIdpFixtures } from '../fixtures/types.js';
 import { DEFAULT_DEV_IDP_PORT, startDevIdp, type DevIdp } from '../server.js';
 
-/** Output and stop controls for {@link runDevIdpCli}; defaults are the process's. */
-export interface DevIdpCliIo {
+/** Output and stop controls for {@link serveDevIdp}; defaults are the process's. */
+export interface ServeDevIdpIo {
   /** Where the banner goes. Default `process.stdout`. */
   stdout?: { write(text: string): unknown };
   /** Stops the IdP when aborted. Default: SIGINT / SIGTERM. */
   signal?: AbortSignal;
 }
-
-/** Bad command-line usage (exit code 2 in the bin). */
-export class DevIdpUsageError extends McpIamError<'dev_idp_usage'> {
-  constructor(message: string) {
-    super('dev_idp_usage', message);
-  }
-}
-
-/** Usage text of the `dev-idp` command. */
-export const DEV_IDP_USAGE = `usage: mcp-iam dev-idp [--port ${DEFAULT_DEV_IDP_PORT}] [--config FILE]
-  --port N       port on 127.0.0.1 (0 picks a free port); default ${DEFAULT_DEV_IDP_PORT}
-  --config FILE  YAML fixture overrides (see docs/dev-idp.md)`;
 
 /** The startup banner: issuer, endpoints, users, clients and resources. */
 export function describeDevIdp(
@@ -61,39 +47,32 @@ export function describeDevIdp(
   return `${lines.join('\n')}\n`;
 }
 
+/** Options of {@link serveDevIdp}. */
+export interface ServeDevIdpOptions {
+  /** TCP port on 127.0.0.1; 0 picks a free port. Default {@link DEFAULT_DEV_IDP_PORT}. */
+  port?: number;
+  /** A YAML fixture-override file (see docs/dev-idp.md). */
+  configFile?: string;
+}
+
 /**
- * Runs `mcp-iam dev-idp`: parses `argv` (the arguments after `dev-idp`), starts the IdP, prints
- * the banner, and resolves once the IdP has stopped (SIGINT/SIGTERM or `io.signal`).
- * Throws {@link DevIdpUsageError} on bad arguments.
+ * Starts the IdP, prints the banner to `io.stdout`, and resolves once the IdP has stopped
+ * (SIGINT/SIGTERM, or `io.signal`). Rejects with `DevIdpConfigError` for an unusable fixture file.
+ *
+ * @example
+ * ```ts
+ * await serveDevIdp({ port: 0 }, { signal: AbortSignal.timeout(60_000) });
+ * ```
  */
-export async function runDevIdpCli(argv: string[], io: DevIdpCliIo = {}): Promise<void> {
-  let values: { port?: string; config?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string' },
-        config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new DevIdpUsageError(
-      `${err instanceof Error ? err.message : String(err)}\n${DEV_IDP_USAGE}`,
-    );
-  }
+export async function serveDevIdp(
+  options: ServeDevIdpOptions = {},
+  io: ServeDevIdpIo = {},
+): Promise<void> {
   const stdout = io.stdout ?? process.stdout;
-  if (values.help) {
-    stdout.write(`${DEV_IDP_USAGE}\n`);
-    return;
-  }
-  const port = values.port === undefined ? DEFAULT_DEV_IDP_PORT : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new DevIdpUsageError(`--port must be an integer from 0 to 65535\n${DEV_IDP_USAGE}`);
-  }
-  const idp = await startDevIdp({ port, ...(values.config ? { configFile: values.config } : {}) });
+  const idp = await startDevIdp({
+    port: options.port ?? DEFAULT_DEV_IDP_PORT,
+    ...(options.configFile ? { configFile: options.configFile } : {}),
+  });
   stdout.write(describeDevIdp(idp, idp.fixtures));
 
   await new Promise<void>((resolve) => {
