@@ -1,7 +1,7 @@
-// Regression tests for `sanitizeAuditString`, found by fuzzing: the cap used to cut by UTF-16 code
-// unit, leaving a lone high surrogate in the record, and lone surrogates in the input passed through.
-// Such strings are not well-formed Unicode: UTF-8 encoders (files, PostgreSQL drivers) silently
-// replace them with U+FFFD, so the stored record would differ from the one written.
+// Rules for `sanitizeAuditString` on strings that fuzzing produced: the length cap never cuts a
+// surrogate pair in half, and lone surrogates in the input do not pass through. Such strings are
+// not well-formed Unicode: UTF-8 encoders (files, PostgreSQL drivers) silently replace them with
+// U+FFFD, so the stored record would differ from the one written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sanitizeAuditString } from '@mcp-iam/core';
