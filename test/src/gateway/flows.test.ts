@@ -14,11 +14,17 @@ import {
 } from '@modelcontextprotocol/sdk/client/auth-extensions.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
-import { NIGHTLY_SYNC_PRIVATE_JWK, totpNow, userAccessToken } from '@mcp-iam/dev-idp';
+import {
+  clientCredentialsToken,
+  NIGHTLY_SYNC_PRIVATE_JWK,
+  totpNow,
+  userAccessToken,
+} from '@mcp-iam/dev-idp';
+import { querySpool } from '@mcp-iam/audit';
 import { parseSingleChallenge } from '../fixtures/auth-params.js';
 import { PersonOAuthProvider } from './support/person-provider.js';
 import { freePort } from './support/ports.js';
-import { callTool, resultText } from './support/rpc.js';
+import { callTool, resultText, rpc } from './support/rpc.js';
 import { startStack, type Stack } from './support/stack.js';
 
 function challengeParams(header: string | null): Map<string, string> {
@@ -111,12 +117,65 @@ describe('gateway end-to-end flows', () => {
     const tools = await client.listTools();
     assert.deepEqual(
       tools.tools.map((t) => t.name),
-      ['search_contacts'],
-      'update_contact needs MFA and delete_everything is not in the policy',
+      ['search_contacts', 'update_contact'],
+      'update_contact is listed (a step-up unlocks it); delete_everything is not in the policy',
     );
     const result = await client.callTool({ name: 'search_contacts', arguments: { query: 'ada' } });
     assert.match(resultText(result), /Ada Lovelace/);
+    // The listed tool leads the client to the step-up challenge rather than "tool not found".
+    await assert.rejects(
+      client.callTool({ name: 'update_contact', arguments: { id: '1', name: 'Ada' } }),
+      (error: unknown) => error instanceof UnauthorizedError || /401/.test(String(error)),
+    );
+    const stepUp = await callTool(stack.routes.crm, token, 'update_contact', {
+      id: '1',
+      name: 'Ada',
+    });
+    assert.equal(stepUp.status, 401);
+    assert.match(
+      stepUp.headers.get('www-authenticate') ?? '',
+      /error="insufficient_user_authentication"/,
+    );
   });
+
+  it("a token holding none of the route's downstream scopes gets 403 insufficient_scope naming them, before any exchange", async () => {
+    const bare = await clientCredentialsToken({
+      issuer: stack.idp.issuer,
+      clientId: 'ci-bot',
+      clientSecret: 'ci-bot-secret',
+      scope: '',
+      resource: stack.routes.crm,
+    });
+    assert.equal(decodeJwt(bare.access_token)['scope'] ?? '', '', 'a token without scopes');
+    const exchangesBefore = await exchangeLookups();
+    const before = stack.crm.requests.length;
+    const answer = await rpc(stack.routes.crm, bare.access_token, 'initialize', {
+      protocolVersion: '2025-06-18',
+      capabilities: {},
+      clientInfo: { name: 'ci', version: '1' },
+    });
+    assert.equal(answer.status, 403, answer.text);
+    const params = challengeParams(answer.headers.get('www-authenticate'));
+    assert.equal(params.get('error'), 'insufficient_scope');
+    assert.equal(params.get('scope'), 'crm.read crm.write');
+    assert.equal(stack.crm.requests.length, before, 'nothing reached the upstream');
+    assert.equal(await exchangeLookups(), exchangesBefore, 'no exchange was attempted');
+    const record = (await querySpool(stack.auditDir, { limit: 100_000 })).find(
+      (r) => r.requestId === answer.headers.get('x-request-id'),
+    );
+    assert.equal(record?.outcome, 'deny');
+    assert.equal(record?.reason, 'insufficient_scope');
+    assert.deepEqual(record?.scopesRequired, ['crm.read', 'crm.write']);
+  });
+
+  /** Exchanged-token cache lookups so far (each exchange attempt is one). */
+  async function exchangeLookups(): Promise<number> {
+    const text = await (await fetch(`${stack.base}/metrics`)).text();
+    let total = 0;
+    for (const m of text.matchAll(/^mcp_iam_token_exchange_cache_total\{[^}]*\} (\d+)/gm))
+      total += Number(m[1]);
+    return total;
+  }
 
   it('a tool that needs a scope the caller lacks is refused with 403 insufficient_scope naming exactly the scopes needed', async () => {
     const bob = await userAccessToken({

@@ -185,6 +185,12 @@ export const routeSchema = z
       .optional()
       .describe('Accepted token audiences; default the resource URL public_url + path.'),
     limits: limitsSchema.optional(),
+    list_filter: z
+      .enum(['reachable', 'strict'])
+      .optional()
+      .describe(
+        'reachable (default): lists show what the caller may call now or after a step-up or a token with more scopes; strict: only what it may call now.',
+      ),
     policy: policySchema.optional(),
   })
   .describe('One protected MCP endpoint.');

@@ -8,9 +8,16 @@ import { randomBytes } from 'node:crypto';
 import {
   createResourceServer,
   filterList,
+  insertStepAfter,
+  insufficientScopeAnswer,
+  metadataUrl,
   principalKey,
   withoutSteps,
   type AccessTokenVerifier,
+  type ChallengeContext,
+  type PipelineStep,
+  type RequestState,
+  type StepResult,
   type AllowResult,
   type AuditSink,
   type CompleteOptions,
@@ -83,6 +90,54 @@ function corePolicy(route: RouteConfig): Record<string, unknown> {
   };
 }
 
+/**
+ * A route's core steps: core's defaults without `origin` (the gateway checks Host and Origin itself
+ * before routing), and for a token-exchange route that names its downstream scopes, a
+ * `downstream-scope` step after `policy`.
+ */
+function routeSteps(
+  config: GatewayConfig,
+  route: RouteConfig,
+  defaults: readonly PipelineStep[],
+): PipelineStep[] {
+  const steps = withoutSteps(defaults, ['origin']);
+  const downstream = route.downstream;
+  const scopes = downstream?.scope?.split(' ').filter((scope) => scope.length > 0) ?? [];
+  if (downstream?.mode !== 'token-exchange' || scopes.length === 0) return steps;
+  const challenge: ChallengeContext = {
+    resourceMetadataUrl: metadataUrl(resourceUrl(config, route)),
+    defaultScopes: routeScopes(route),
+  };
+  return insertStepAfter(steps, 'policy', new DownstreamScopeStep(scopes, challenge));
+}
+
+/**
+ * `downstream-scope`: an exchange narrows scopes (the IdP grants only requested scopes the
+ * caller's token holds), so a token holding none of the route's downstream scopes can only be
+ * refused by the IdP. It is answered 403 `insufficient_scope` naming the downstream scopes, before
+ * any exchange: the caller's token is the problem, and a client can ask for those scopes.
+ */
+class DownstreamScopeStep implements PipelineStep {
+  readonly name = 'downstream-scope';
+  readonly #scopes: readonly string[];
+  readonly #challenge: ChallengeContext;
+
+  constructor(scopes: readonly string[], challenge: ChallengeContext) {
+    this.#scopes = scopes;
+    this.#challenge = challenge;
+  }
+
+  run(state: RequestState): StepResult {
+    const granted = state.principal?.scopes ?? [];
+    if (this.#scopes.some((scope) => granted.includes(scope))) return undefined;
+    state.requiredScopes = this.#scopes;
+    return {
+      answer: insufficientScopeAnswer(this.#challenge, this.#scopes),
+      reason: 'insufficient_scope',
+    };
+  }
+}
+
 /** Builds the `ResourceServer` of one route. Exported for `mcp-iam check`. */
 export function routeResourceServer(
   config: GatewayConfig,
@@ -99,8 +154,7 @@ export function routeResourceServer(
     policy: corePolicy(route),
     ...(route.issuers ? { issuers: route.issuers } : {}),
     ...(route.audiences ? { audiences: route.audiences } : {}),
-    // The gateway checks Host and Origin itself before routing: core's pipeline leaves them out.
-    steps: (defaults) => withoutSteps(defaults, ['origin']),
+    steps: (defaults) => routeSteps(config, route, defaults),
     metadataAtRoot: false,
     resourceName: route.name,
     maxTokenLength: limits.maxTokenBytes,
@@ -136,9 +190,12 @@ export function createGuardFactory(
     }
     const audience = downstream.audience ?? route.upstream.url;
     const exchanging = downstream.mode === 'token-exchange' && context.exchange !== undefined;
+    // `reachable`: what the caller could call after a step-up or with more scopes stays listed, so
+    // a client reaches the challenge that tells it how (RFC 9470, incremental scope consent).
+    const listOptions = { includeStepUp: route.list_filter !== 'strict' };
     const filter = (_method: string, result: unknown, principal: Principal): unknown =>
       result !== null && typeof result === 'object' && !Array.isArray(result)
-        ? filterList(result as Record<string, unknown>, principal, rs.policy)
+        ? filterList(result as Record<string, unknown>, principal, rs.policy, listOptions)
         : result;
     return {
       metadata: () => rs.metadata,
