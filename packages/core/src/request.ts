@@ -64,6 +64,7 @@ export {
   type ProtectedResourceMetadataOptions,
 } from './http/metadata.js';
 export { isOriginAllowed, normalizeOrigin } from './http/origin.js';
+export { BodyTooLargeError, readBody } from './http/body.js';
 export { InMemoryAuditSink, buildAuditRecord, type AuditInput } from './audit/build.js';
 export {
   ResourceServer,
