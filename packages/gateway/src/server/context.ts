@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { ReasonCode } from '@mcp-iam/core';
+import { endAfterBody, type ReasonCode } from '@mcp-iam/core';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { UpstreamAbort, type UpstreamResponse } from '../upstream/types.js';
 import { safeError } from './logger.js';
@@ -86,6 +86,7 @@ export class RequestContext {
   #controller: UpstreamAbort | undefined;
   #answer: UpstreamResponse | undefined;
   #expiry: NodeJS.Timeout | undefined;
+  #endAfterBody = false;
 
   constructor(
     req: IncomingMessage,
@@ -117,6 +118,16 @@ export class RequestContext {
     if (this.route === undefined || this.#inFlightRoute !== undefined) return;
     this.#inFlightRoute = this.route;
     this.#metrics.addInFlight(this.route, 1);
+  }
+
+  /**
+   * The answer closes the connection, but only once the client has sent its whole body: for a body
+   * refused as too large, which `readBody` drains (bounded) meanwhile. A client that sends the
+   * whole body before reading would otherwise see the connection reset instead of the answer.
+   */
+  closeAfterBody(): void {
+    this.res.setHeader('connection', 'close');
+    this.#endAfterBody = true;
   }
 
   /** A controller aborted when the client goes away before the answer is complete. */
@@ -245,10 +256,15 @@ export class RequestContext {
     this.sendJson(404, { error: 'session_not_found' }, this.cors);
   }
 
+  /** Answers with `value` as JSON (see `send`). */
   sendJson(status: number, value: unknown, headers: Record<string, string> = {}): void {
     this.send(status, { 'content-type': 'application/json', ...headers }, JSON.stringify(value));
   }
 
+  /**
+   * Answers with one of the gateway's own answers (no body for HEAD) and logs and counts it; after
+   * `closeAfterBody` the answer ends only once the request body has.
+   */
   send(status: number, headers: Record<string, string>, body: string): void {
     const bytes = Buffer.from(body);
     this.res.writeHead(status, {
@@ -256,7 +272,9 @@ export class RequestContext {
       ...headers,
       'content-length': String(bytes.length),
     });
-    this.res.end(this.req.method === 'HEAD' ? undefined : bytes);
+    const chunk = this.req.method === 'HEAD' ? undefined : bytes;
+    if (this.#endAfterBody) endAfterBody(this.req, this.res, chunk);
+    else this.res.end(chunk);
     this.#done(status);
   }
 

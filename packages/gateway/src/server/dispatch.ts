@@ -162,7 +162,7 @@ export class Dispatcher {
         body = await readBody(req, route.limits.maxBodyBytes);
       } catch (error) {
         if (error instanceof BodyTooLargeError) {
-          res.setHeader('connection', 'close');
+          ctx.closeAfterBody();
           return ctx.reject(413, 'body_too_large', 'deny');
         }
         throw error;
