@@ -1,4 +1,5 @@
 /** Every error class @mcp-iam/core throws, as one union; each extends `McpIamError`. */
+import type { BodyTooLargeError } from './http/body.js';
 import type { ChallengeError } from './http/challenge.js';
 import type { MetadataConfigError } from './http/metadata.js';
 import type { IdpFetchError } from './issuer/fetch.js';
@@ -26,4 +27,5 @@ export type CoreErrors =
   | ChallengeError
   | MetadataConfigError
   | StrictJsonError
-  | IdpFetchError;
+  | IdpFetchError
+  | BodyTooLargeError;

@@ -65,6 +65,14 @@ export {
   type ProtectedResourceMetadataOptions,
 } from './http/metadata.js';
 export { isOriginAllowed, normalizeOrigin } from './http/origin.js';
+export {
+  BODY_DRAIN_BYTES,
+  BODY_DRAIN_MS,
+  BodyTooLargeError,
+  endAfterBody,
+  readBody,
+  type BodyDrainOptions,
+} from './http/body.js';
 export { InMemoryAuditSink, buildAuditRecord, type AuditInput } from './audit/build.js';
 export {
   ResourceServer,

@@ -286,10 +286,11 @@ test('commitDelayMs: concurrent writers share one sync, acknowledged only once d
   const { dir, remove } = tempDir();
   try {
     const fs = new FaultInjectingFileSystem();
-    const spool = await Spool.open({ dir, fileSystem: fs, commitDelayMs: 40 });
+    // Five appends held by the delay would take 5 s; unheld they take milliseconds.
+    const spool = await Spool.open({ dir, fileSystem: fs, commitDelayMs: 1_000 });
     const lone = performance.now();
     for (let i = 0; i < 5; i += 1) await spool.append(makeRecord());
-    assert.ok(performance.now() - lone < 150, 'a lone writer is not held by the delay');
+    assert.ok(performance.now() - lone < 2_500, 'a lone writer is not held by the delay');
     await Promise.all([spool.append(makeRecord()), spool.append(makeRecord())]);
     const syncs = fs.datasyncs;
     let acknowledged = 0;
@@ -309,13 +310,14 @@ test('commitDelayMs: concurrent writers share one sync, acknowledged only once d
 test('commitDelayMs: close does not wait for the delay and leaves every acknowledged record durable', async () => {
   const { dir, remove } = tempDir();
   try {
-    const spool = await Spool.open({ dir, commitDelayMs: 100 });
+    // A delay far longer than any close: a close that waited for it would take 5 s.
+    const spool = await Spool.open({ dir, commitDelayMs: 5_000 });
     await Promise.all([spool.append(makeRecord()), spool.append(makeRecord())]);
     const pending = [spool.append(makeRecord()), spool.append(makeRecord())];
     const start = performance.now();
     await spool.close();
     await Promise.all(pending);
-    assert.ok(performance.now() - start < 90, 'close started the delayed batch at once');
+    assert.ok(performance.now() - start < 2_500, 'close started the delayed batch at once');
     assert.equal((await readSpoolIds(dir)).length, 4);
   } finally {
     remove();

@@ -98,6 +98,28 @@ test('row 5: node:http: two Authorization headers on the wire → 400 invalid_re
   assert.match(raw, /www-authenticate: Bearer error="invalid_request"/i);
 });
 
+test('node:http: a client that writes a whole oversized body before reading gets its 413', async () => {
+  const token = await verifier.issue(`${base}/mcp`, { scope: 'crm.read' });
+  const { port } = http.address() as AddressInfo;
+  const body = Buffer.alloc(2 * 1024 * 1024, 'x');
+  for (let i = 0; i < 5; i++) {
+    const raw = await new Promise<string>((resolve) => {
+      let data = '';
+      let error = '';
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', (e: NodeJS.ErrnoException) => (error = String(e.code)));
+      socket.on('close', () => resolve(data || error));
+      socket.write(
+        `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+          `Authorization: Bearer ${token}\r\nContent-Length: ${body.length}\r\n\r\n`,
+      );
+      // Reads only once the whole body is in the kernel's hands.
+      socket.write(body, () => socket.on('data', (d: Buffer) => (data += d.toString())));
+    });
+    assert.match(raw, /^HTTP\/1\.1 413 [^]*connection: close/i, `try ${i + 1}`);
+  }
+});
+
 test('fetch adapter: metadata, denial and allow from Web Requests', async () => {
   const token = await verifier.issue(`${base}/mcp`, { scope: 'crm.read' });
   const meta = await authorizeFetchRequest(

@@ -5,32 +5,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HeaderRecord } from '../bearer/bearer.js';
 import type { HttpAnswer } from '../http/answers.js';
+import { BodyTooLargeError, endAfterBody, readBody } from '../http/body.js';
 import type { AllowResult, ResourceServer } from '../pipeline/resource-server.js';
 
 /**
- * Reads a request body, keeping at most `maxBytes + 1` bytes (one more than the cap, so the
- * pipeline can answer 413 without holding the rest in memory). The remainder is drained.
+ * Reads a request body up to `maxBytes`. A larger one gives `maxBytes + 1` bytes, so the pipeline
+ * answers 413 without holding the body in memory; its remainder is drained within the bounds of
+ * `readBody` (`BODY_DRAIN_BYTES`, `BODY_DRAIN_MS`) while the answer is sent.
  */
 export async function readBodyCapped(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    req.resume();
-    return Buffer.alloc(maxBytes + 1);
+  try {
+    return await readBody(req, maxBytes);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) return Buffer.alloc(maxBytes + 1);
+    throw error;
   }
-  for await (const chunk of req) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-    if (size + buf.length > maxBytes) {
-      chunks.push(buf.subarray(0, maxBytes + 1 - size));
-      size = maxBytes + 1;
-      req.resume();
-      break;
-    }
-    chunks.push(buf);
-    size += buf.length;
-  }
-  return Buffer.concat(chunks, size);
 }
 
 /** Headers of a Node request with every value of repeated headers (two Authorization → both). */
@@ -98,12 +87,17 @@ export async function authorizeNodeRequest(
     ...(body !== undefined ? { body } : {}),
   });
   if (result.kind === 'deny') {
-    sendAnswer(
-      res,
-      result.status === 413
-        ? { ...result, headers: { ...result.headers, connection: 'close' } }
-        : result,
-    );
+    if (result.status !== 413) {
+      sendAnswer(res, result);
+      return undefined;
+    }
+    // The connection closes after a 413; it stays open until the client has sent its body.
+    res.writeHead(result.status, {
+      ...result.headers,
+      connection: 'close',
+      'content-length': Buffer.byteLength(result.body),
+    });
+    endAfterBody(req, res, result.body);
     return undefined;
   }
   return { allow: result, body, message: result.operation.message };

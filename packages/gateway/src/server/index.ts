@@ -5,4 +5,4 @@ export * from './reload.js';
 export * from './path.js';
 export * from './hosts.js';
 export * from './trace.js';
-export * from './logger.js';
+export { createGatewayLogger, REDACTED_LOG_PATHS, type GatewayLoggerOptions } from './logger.js';

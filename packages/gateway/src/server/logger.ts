@@ -45,3 +45,14 @@ export function createGatewayLogger(options: GatewayLoggerOptions = {}): Logger 
   };
   return options.destination ? pino(settings, options.destination) : pino(settings);
 }
+
+/** What may be logged of an error: its name, code and message (never a cause chain or a request). */
+export function safeError(error: unknown): { name?: string; code?: string; message?: string } {
+  if (error instanceof Error)
+    return {
+      name: error.name,
+      code: (error as { code?: string }).code,
+      message: error.message.slice(0, 500),
+    };
+  return { message: String(error).slice(0, 200) };
+}
