@@ -12,6 +12,7 @@ import {
 } from '@mcp-iam/core';
 import { testConfig } from '../testing/harness.js';
 import type { GuardRequest } from '../server/seam.js';
+import { routePipeline } from '../server/routes.js';
 import { createGuardFactory, routeResourceServer } from './guard.js';
 
 const POLICY = `    policy:
@@ -154,5 +155,43 @@ describe('route guard', () => {
         assert.deepEqual(audit.records[0]?.scopesRequired, ['crm.read', 'crm.write']);
       }
     }
+  });
+});
+
+describe('route pipeline', () => {
+  test("the gateway lists every step of a route in order, its own and the guard's", () => {
+    const config = testConfig(
+      'http://127.0.0.1:9/mcp',
+      `    downstream: { mode: token-exchange, audience: http://up.test/mcp, scope: crm.read }\n${POLICY}`,
+      CLIENT,
+    );
+    const route = config.routes[0]!;
+    const guard = createGuardFactory({
+      verifier: verifierOf(principal([])),
+      audit: new InMemoryAuditSink(),
+      fingerprintKey: 'k'.repeat(32),
+      auditMode: 'strict',
+      exchange: {} as TokenExchangeClient,
+    })(route, config);
+    assert.deepEqual(routePipeline(route, guard), [
+      'request-id',
+      'host',
+      'path',
+      'route',
+      'origin',
+      'method',
+      'media-type',
+      'body-limit',
+      'operation',
+      'bearer',
+      'verify',
+      'policy',
+      'downstream-scope',
+      'session',
+      'upstream-token',
+      'forward',
+      'audit',
+      'stream',
+    ]);
   });
 });

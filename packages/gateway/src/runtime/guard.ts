@@ -199,6 +199,7 @@ export function createGuardFactory(
         : result;
     return {
       metadata: () => rs.metadata,
+      steps: rs.steps,
       async authorize(request: GuardRequest): Promise<GuardDecision> {
         const input: { -readonly [K in keyof ResourceRequest]: ResourceRequest[K] } = {
           method: request.method,

@@ -139,6 +139,10 @@ export class RouteTables {
           created.push(upstream);
         }
         routes.set(route.path, { config: route, guard, upstream, limits });
+        options.logger.debug(
+          { route: route.name, steps: routePipeline(route, guard) },
+          'route pipeline',
+        );
       }
     } catch (error) {
       for (const u of created) void u.close();
@@ -161,4 +165,30 @@ function closeIfDrained(table: RouteTable): void {
   const closing = table.closeWhenDrained;
   table.closeWhenDrained = [];
   for (const u of closing) void u.close();
+}
+
+/**
+ * Every step one request of `route` goes through, in order: the gateway's own checks, the guard's
+ * steps, then what follows an allow. One list a reader can hold against the code (see
+ * docs/architecture.md).
+ */
+export function routePipeline(route: RouteConfig, guard: RouteGuard): string[] {
+  const http = route.upstream.url !== undefined;
+  const exchanging = route.downstream?.mode === 'token-exchange';
+  return [
+    'request-id',
+    'host',
+    'path',
+    'route',
+    'origin',
+    'method',
+    'media-type',
+    'body-limit',
+    ...(guard.steps ?? ['guard']),
+    ...(http ? ['session'] : []),
+    ...(exchanging ? ['upstream-token'] : []),
+    'forward',
+    'audit',
+    'stream',
+  ];
 }

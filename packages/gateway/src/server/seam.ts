@@ -105,4 +105,6 @@ export interface RouteGuard {
   authorize(request: GuardRequest): Promise<GuardDecision>;
   /** The RFC 9728 protected resource metadata of this route, served without auth. */
   metadata(): unknown;
+  /** Names of the steps the guard runs, in order (for the start-up log of the route's pipeline). */
+  readonly steps?: readonly string[];
 }
