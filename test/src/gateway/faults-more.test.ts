@@ -327,7 +327,11 @@ describe('row 62: strict audit sink failing', () => {
       setFileSizeLimit('unlimited');
     }
     assertUnavailable(allowedAnswer, 'allowed call');
-    assert.deepEqual(allowedAnswer.json, { error: 'audit_unavailable' });
+    assert.deepEqual(allowedAnswer.json, {
+      error: 'audit_unavailable',
+      error_description: 'Service temporarily unavailable.',
+      reason: 'audit_unavailable',
+    });
     assert.ok(!allowedAnswer.text.includes(token));
     // The denial is answered by core's pipeline, whose 503 says `temporarily_unavailable`.
     assertUnavailable(deniedAnswer, 'denial');

@@ -216,7 +216,11 @@ audit: { sink: spool, path: ${auditDir}, mode: strict }
         );
         assert.equal(post.status, 404, post.text);
         assert.ok(!post.text.includes('secret plan'));
-        assert.deepEqual(post.json, { error: 'session_not_found' });
+        // The same answer as for a session that does not exist: the owner is not revealed.
+        assert.deepEqual(post.json, {
+          error: 'session_not_found',
+          error_description: 'Session not found.',
+        });
         const get = await fetch(url, {
           headers: { ...auth, accept: 'text/event-stream' },
         });

@@ -69,7 +69,7 @@ const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-
 export function errorBody(
   error: string,
   reason: ReasonCode | undefined,
-  description: string = (reason && DESCRIPTIONS[reason]) ?? 'The access token is invalid.',
+  description: string = (reason && DESCRIPTIONS[reason]) ?? 'The request was refused.',
 ): string {
   return JSON.stringify(
     reason === undefined

@@ -115,7 +115,11 @@ function assert413(outcome: RawOutcome, what: string): void {
     `${what}: got ${JSON.stringify(outcome.answer.slice(0, 40))} (socket error: ${outcome.error})`,
   );
   assert.match(outcome.answer, /\r\nconnection: close\r\n/i, what);
-  assert.match(outcome.answer, /\{"error":"body_too_large"\}$/, what);
+  assert.match(
+    outcome.answer,
+    /\{"error":"body_too_large","error_description":"[^"]+","reason":"body_too_large"\}$/,
+    what,
+  );
 }
 
 describe('gateway: oversized bodies (default 1 MiB limit)', () => {

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { endAfterBody, type ReasonCode } from '@mcp-iam/core';
+import { endAfterBody, errorBody, type ReasonCode } from '@mcp-iam/core';
 import type { GatewayMetrics } from '../metrics/metrics.js';
 import { UpstreamAbort, type UpstreamResponse } from '../upstream/types.js';
 import { safeError } from './logger.js';
@@ -210,9 +210,10 @@ export class RequestContext {
           reason,
         )
       : { status, reason };
-    this.sendJson(
+    this.sendError(
       answer.status,
-      { error: answer.reason },
+      answer.reason,
+      answer.reason,
       answer.status === 503 ? { 'retry-after': '5' } : {},
     );
   }
@@ -234,7 +235,7 @@ export class RequestContext {
     );
     const headers: Record<string, string> = { ...this.cors };
     if (answer.status === 503) headers['retry-after'] = String(retryAfter ?? 5);
-    this.sendJson(answer.status, { error: answer.reason }, headers);
+    this.sendError(answer.status, answer.reason, answer.reason, headers);
   }
 
   /**
@@ -252,8 +253,29 @@ export class RequestContext {
       reason,
     );
     if (answer.status === 503)
-      return this.sendJson(503, { error: answer.reason }, { ...this.cors, 'retry-after': '5' });
-    this.sendJson(404, { error: 'session_not_found' }, this.cors);
+      return this.sendError(503, answer.reason, answer.reason, {
+        ...this.cors,
+        'retry-after': '5',
+      });
+    this.sendError(404, 'session_not_found', undefined, this.cors, 'Session not found.');
+  }
+
+  /**
+   * Answers with the one JSON error body of mcp-iam (`errorBody`): `error` (here the gateway's
+   * code), `error_description`, and `reason` when it says nothing the caller should not learn.
+   */
+  sendError(
+    status: number,
+    error: string,
+    reason: ReasonCode | undefined,
+    headers: Record<string, string> = {},
+    description?: string,
+  ): void {
+    this.send(
+      status,
+      { 'content-type': 'application/json', ...headers },
+      errorBody(error, reason, description),
+    );
   }
 
   /** Answers with `value` as JSON (see `send`). */

@@ -123,7 +123,8 @@ export class Dispatcher {
       return serveMetadata(ctx, table, target.path.slice(METADATA_PREFIX.length));
 
     const route = table.routes.get(target.path);
-    if (!route) return ctx.sendJson(404, { error: 'not_found' });
+    if (!route)
+      return ctx.sendError(404, 'not_found', undefined, {}, 'No MCP endpoint at this path.');
     ctx.route = route.config.name;
     ctx.countInFlight();
 

@@ -64,10 +64,17 @@ export function serveMetadata(ctx: RequestContext, table: RouteTable, rest: stri
     'access-control-allow-methods': 'GET, OPTIONS',
     'access-control-allow-headers': 'MCP-Protocol-Version, Content-Type',
   };
-  if (!route) return ctx.sendJson(404, { error: 'not_found' }, cors);
+  if (!route)
+    return ctx.sendError(404, 'not_found', undefined, cors, 'No protected resource at this path.');
   const method = ctx.req.method ?? 'GET';
   if (method === 'OPTIONS') return ctx.send(204, { ...cors, 'access-control-max-age': '600' }, '');
   if (method !== 'GET' && method !== 'HEAD')
-    return ctx.sendJson(405, { error: 'method_not_allowed' }, { ...cors, allow: 'GET, OPTIONS' });
+    return ctx.sendError(
+      405,
+      'method_not_allowed',
+      undefined,
+      { ...cors, allow: 'GET, OPTIONS' },
+      'Use GET.',
+    );
   return ctx.sendJson(200, route.guard.metadata(), { ...cors, 'cache-control': 'max-age=300' });
 }

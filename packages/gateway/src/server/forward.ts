@@ -183,7 +183,7 @@ export class Forwarder {
       );
       ctx.outcome = 'error';
       ctx.reason = 'audit_unavailable';
-      return ctx.sendJson(503, { error: 'audit_unavailable' }, { 'retry-after': '5' });
+      return ctx.sendError(503, 'audit_unavailable', 'audit_unavailable', { 'retry-after': '5' });
     }
     if (reason) {
       ctx.outcome = 'error';

@@ -118,6 +118,13 @@ async function withGateway(
   }
 }
 
+/** The gateway's answer to an upstream answer it cannot pass on (502 `upstream_error`). */
+const UPSTREAM_ERROR_BODY = {
+  error: 'upstream_error',
+  error_description: 'The upstream MCP server answered with an error or an unusable answer.',
+  reason: 'upstream_error',
+};
+
 describe('HTTP upstream', () => {
   test('the first SSE event reaches the client before the upstream finishes the stream', async () => {
     let release!: () => void;
@@ -414,7 +421,7 @@ describe('HTTP upstream', () => {
         for (const body of bodies) {
           const answer = await rpc(base, '/crm/mcp', TOKEN, LIST_TOOLS);
           assert.equal(answer.status, 502, `${body}: ${answer.body}`);
-          assert.deepEqual(JSON.parse(answer.body), { error: 'upstream_error' });
+          assert.deepEqual(JSON.parse(answer.body), UPSTREAM_ERROR_BODY);
         }
       });
     } finally {
@@ -449,7 +456,7 @@ describe('HTTP upstream', () => {
         for (const type of types) {
           const answer = await rpc(base, '/crm/mcp', TOKEN, LIST_TOOLS);
           assert.equal(answer.status, 502, `${type ?? 'no type'}: ${answer.body}`);
-          assert.deepEqual(JSON.parse(answer.body), { error: 'upstream_error' });
+          assert.deepEqual(JSON.parse(answer.body), UPSTREAM_ERROR_BODY);
         }
       });
     } finally {
@@ -499,7 +506,7 @@ describe('HTTP upstream', () => {
         for (const payload of payloads) {
           const answer = await rpc(base, '/crm/mcp', TOKEN, LIST_TOOLS);
           assert.equal(answer.status, 502, `${payload}: ${answer.body}`);
-          assert.deepEqual(JSON.parse(answer.body), { error: 'upstream_error' });
+          assert.deepEqual(JSON.parse(answer.body), UPSTREAM_ERROR_BODY);
         }
       });
     } finally {
