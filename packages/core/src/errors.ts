@@ -22,7 +22,8 @@
  * - other: `audit_unavailable` (503), `origin_forbidden` (403), `host_forbidden` (403),
  *   `body_too_large` (413), `unsupported_media_type` (415), `internal_error` (500)
  * - sessions (gateway): `session_unknown`, `session_not_owned` (404: an `Mcp-Session-Id` the
- *   gateway does not know, or one bound to another principal)
+ *   gateway does not know, or one bound to another principal); `route_not_found` (404: no route
+ *   at the path)
  */
 export const REASON_CODES = [
   'allowed',
@@ -66,6 +67,7 @@ export const REASON_CODES = [
   'unsupported_media_type',
   'session_unknown',
   'session_not_owned',
+  'route_not_found',
   'internal_error',
 ] as const;
 

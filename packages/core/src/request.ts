@@ -75,6 +75,11 @@ export {
 } from './http/body.js';
 export { InMemoryAuditSink, buildAuditRecord, type AuditInput } from './audit/build.js';
 export {
+  AuditRecorder,
+  type AuditFailurePolicy,
+  type AuditRecorderOptions,
+} from './audit/recorder.js';
+export {
   ResourceServer,
   createResourceServer,
   type AllowResult,

@@ -290,9 +290,14 @@ describe('gateway: rows 49–52: path, Host, Origin and body are checked around 
 
   it('row 49: routes match exactly (a trailing slash or another case is 404, not the route), and an escaped unreserved character is the same path for decision and forwarding', async () => {
     for (const path of ['/crm/mcp/', '/CRM/mcp', '/crm/mcp/x']) {
-      const { answer, upstream } = await probe(path);
+      const { answer, upstream, records } = await probe(path);
       assert.equal(answer.status, 404, path);
       assert.equal(upstream, 0, path);
+      assert.deepEqual(
+        records.map((r) => [r.outcome, r.reason, r.status]),
+        [['deny', 'route_not_found', 404]],
+        `${path}: one deny record`,
+      );
     }
     const decoded = await probe('/%63rm/mcp');
     assert.equal(decoded.answer.status, 200);

@@ -46,6 +46,7 @@ const DESCRIPTIONS: Partial<Record<ReasonCode, string>> = {
   upstream_unavailable: 'The upstream MCP server is unreachable.',
   upstream_timeout: 'The upstream MCP server did not answer in time.',
   upstream_error: 'The upstream MCP server answered with an error or an unusable answer.',
+  route_not_found: 'No MCP endpoint at this path.',
   session_unknown: 'Session not found.',
   session_not_owned: 'Session not found.',
   internal_error: 'Internal error.',

@@ -22,6 +22,7 @@ import { validatePolicy, type Policy } from '../policy/policy.js';
 import type { Principal } from '../principal/principal.js';
 import type { AccessTokenVerifier, VerifyContext } from '../token/verifier.js';
 import { buildAuditRecord, type AuditInput } from '../audit/build.js';
+import { AuditRecorder } from '../audit/recorder.js';
 import {
   tokenFingerprint,
   type AuditOutcome,
@@ -163,6 +164,7 @@ export class ResourceServer {
   readonly #now: () => number;
   readonly #steps: readonly PipelineStep[];
   readonly #completed = new WeakSet<AllowResult>();
+  readonly #recorder: AuditRecorder | undefined;
 
   constructor(options: ResourceServerOptions) {
     this.#options = options;
@@ -220,6 +222,14 @@ export class ResourceServer {
         throw new Error(`the pipeline needs its "${required}" step`);
     }
     this.#steps = Object.freeze([...steps]);
+    const audit = options.audit;
+    this.#recorder = audit
+      ? new AuditRecorder({
+          sink: audit.sink,
+          onFailure: (audit.mode ?? 'strict') === 'strict' ? 'refuse' : 'answer',
+          ...(audit.onError ? { onError: audit.onError } : {}),
+        })
+      : undefined;
     this.steps = Object.freeze(this.#steps.map((step) => step.name));
   }
 
@@ -313,16 +323,8 @@ export class ResourceServer {
       upstreamStatus: options.upstreamStatus,
       detail: options.detail,
     });
-    try {
-      await audit.sink.write(record);
-    } catch (error) {
-      audit.onError?.(error, record);
-      if ((audit.mode ?? 'strict') === 'strict') {
-        throw new UnavailableError('audit_unavailable', 'audit record could not be written', {
-          cause: error,
-        });
-      }
-    }
+    if (!(await (this.#recorder as AuditRecorder).record(record)))
+      throw new UnavailableError('audit_unavailable', 'audit record could not be written');
     return record;
   }
 
@@ -363,19 +365,13 @@ export class ResourceServer {
       endedAt: this.#now(),
       fingerprintKey: audit.fingerprintKey,
     });
-    try {
-      await audit.sink.write(record);
-    } catch (error) {
-      audit.onError?.(error, record);
-      if ((audit.mode ?? 'strict') === 'strict') {
-        return {
-          kind: 'deny',
-          ...unavailableAnswer('audit_unavailable', 5),
-          reason: 'audit_unavailable',
-          requestId: result.requestId,
-        };
-      }
-    }
+    if (!(await (this.#recorder as AuditRecorder).record(record)))
+      return {
+        kind: 'deny',
+        ...unavailableAnswer('audit_unavailable', 5),
+        reason: 'audit_unavailable',
+        requestId: result.requestId,
+      };
     return { ...result, record };
   }
 }

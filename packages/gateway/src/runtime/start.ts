@@ -5,9 +5,11 @@
  */
 import { dirname, resolve } from 'node:path';
 import {
+  AuditRecorder,
   buildAuditRecord,
   createAccessTokenVerifier,
   createTokenExchangeClient,
+  UnavailableError,
   type IamAccessTokenVerifier,
   type TrustedIssuer,
   type AsymmetricAlgorithm,
@@ -178,6 +180,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       'audit write failed',
     );
   };
+  // The same failure policy as the routes' core pipelines (GuardContext.auditMode).
+  const recorder = new AuditRecorder({
+    sink: audit,
+    onFailure: auditMode === 'strict' ? 'refuse' : 'answer',
+    onError: onAuditError,
+  });
   const recordRejection = async (rejection: Rejection): Promise<void> => {
     const record = buildAuditRecord({
       outcome: rejection.outcome,
@@ -190,12 +198,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       status: rejection.status,
       detail: `path ${rejection.path}`,
     });
-    try {
-      await audit.write(record);
-    } catch (error) {
-      onAuditError(error);
-      if (auditMode === 'strict') throw error;
-    }
+    if (!(await recorder.record(record)))
+      throw new UnavailableError('audit_unavailable', 'audit record could not be written');
   };
   const gateway = new Gateway({
     config,

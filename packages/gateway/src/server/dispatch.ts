@@ -123,8 +123,8 @@ export class Dispatcher {
       return serveMetadata(ctx, table, target.path.slice(METADATA_PREFIX.length));
 
     const route = table.routes.get(target.path);
-    if (!route)
-      return ctx.sendError(404, 'not_found', undefined, {}, 'No MCP endpoint at this path.');
+    // Audited like every refusal: a probe of unknown paths leaves its trace.
+    if (!route) return ctx.reject(404, 'route_not_found', 'deny');
     ctx.route = route.config.name;
     ctx.countInFlight();
 
@@ -152,6 +152,12 @@ export class Dispatcher {
     }
     if (!ROUTE_METHODS.has(method)) {
       res.setHeader('allow', 'POST, GET, DELETE');
+      return ctx.reject(405, 'invalid_request', 'deny');
+    }
+    // A stdio route has no SSE stream and no session to delete: refused here, not by the upstream
+    // after an allow record.
+    if (method !== 'POST' && route.upstream.kind === 'stdio') {
+      res.setHeader('allow', 'POST');
       return ctx.reject(405, 'invalid_request', 'deny');
     }
 

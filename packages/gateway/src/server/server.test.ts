@@ -298,6 +298,16 @@ describe('gateway server', () => {
     assert.equal((await send(base, { path: '/healthz/../crm/mcp' })).status, 400);
     assert.equal((await send(base, { path: '/healthz' })).status, 200);
     assert.equal(guard.seen.length, 0);
+    // Every refusal is audited, unknown paths included.
+    assert.deepEqual(
+      rejections.map((r) => [r.status, r.reason]),
+      [
+        [404, 'route_not_found'],
+        [404, 'route_not_found'],
+        [404, 'route_not_found'],
+        [400, 'invalid_request'],
+      ],
+    );
   });
 
   test('row 52: a body over max_body_bytes is refused with 413 before the guard', async () => {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../config/loader.js';
 import { Gateway } from '../server/server.js';
-import { captureLogs, rpc, TestGuard } from '../testing/harness.js';
+import { captureLogs, rpc, send, TestGuard } from '../testing/harness.js';
 import { StdioUpstream, type StdioUpstreamOptions } from './stdio.js';
 import { UpstreamError } from './types.js';
 
@@ -408,7 +408,7 @@ describe('stdio upstream', () => {
 });
 
 describe('stdio route behind the gateway', () => {
-  test('each principal subject gets its own process and no process sees the caller token or the gateway environment', async () => {
+  test('each principal gets its own process, GET and DELETE are refused before any decision, and no process sees the caller token or the gateway environment', async () => {
     process.env.MCP_IAM_GATEWAY_ONLY_SECRET = 'do-not-inherit';
     const { config } = loadConfig(
       `listen: { host: 127.0.0.1, port: 0 }
@@ -423,13 +423,32 @@ audit: { sink: stdout }
 `,
       { env: {} },
     );
+    const guard = new TestGuard();
+    const rejections: Array<{ status: number; method: string }> = [];
     const gateway = new Gateway({
       config,
-      guards: () => new TestGuard(),
+      guards: () => guard,
       logger: captureLogs().logger,
+      recordRejection: async (r) => void rejections.push({ status: r.status, method: r.method }),
     });
     try {
       const base = (await gateway.listen()).url;
+      // GET and DELETE are refused by the gateway before any decision (a stdio route has no SSE
+      // stream and no session), with the refusal's own record rather than an allow.
+      for (const method of ['GET', 'DELETE']) {
+        const refused = await send(base, {
+          method,
+          path: '/notes/mcp',
+          headers: { authorization: 'Bearer alice.CANARY-alice-token' },
+        });
+        assert.equal(refused.status, 405, method);
+        assert.equal(refused.headers.allow, 'POST');
+      }
+      assert.deepEqual(rejections, [
+        { status: 405, method: 'GET' },
+        { status: 405, method: 'DELETE' },
+      ]);
+      assert.equal(guard.seen.length, 0, 'the guard was not asked');
       const call = (token: string, name: string, id: number) =>
         rpc(base, '/notes/mcp', token, {
           jsonrpc: '2.0',
