@@ -2,6 +2,7 @@
 import type { ChallengeError } from './http/challenge.js';
 import type { MetadataConfigError } from './http/metadata.js';
 import type { IdpFetchError } from './issuer/fetch.js';
+import type { IssuerOptionError } from './issuer/option-error.js';
 import type { OperationError } from './mcp/operation.js';
 import type { PolicyError } from './policy/policy.js';
 import type { StrictJsonError } from './token/strict-json.js';
@@ -26,4 +27,5 @@ export type CoreErrors =
   | ChallengeError
   | MetadataConfigError
   | StrictJsonError
-  | IdpFetchError;
+  | IdpFetchError
+  | IssuerOptionError;
