@@ -11,10 +11,11 @@ import {
   formatConfigIssue,
   loadConfigFile,
   resourceUrl,
+  trustedIssuer,
+  verifierProblems,
   type GatewayConfig,
   type LoadConfigOptions,
 } from '../config/index.js';
-import { trustedIssuer } from './start.js';
 
 /** One line of the report. */
 export interface CheckFinding {
@@ -189,6 +190,7 @@ export async function checkConfig(options: CheckOptions): Promise<CheckReport> {
   try {
     ({ config } = await loadConfigFile(options.configFile, {
       ...(options.env ? { env: options.env } : {}),
+      rules: [verifierProblems],
     }));
     findings.push({ ok: true, subject: 'configuration', detail: `${options.configFile} is valid` });
   } catch (error) {
