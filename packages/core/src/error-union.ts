@@ -3,6 +3,7 @@ import type { BodyTooLargeError } from './http/body.js';
 import type { ChallengeError } from './http/challenge.js';
 import type { MetadataConfigError } from './http/metadata.js';
 import type { IdpFetchError } from './issuer/fetch.js';
+import type { IssuerOptionError } from './issuer/option-error.js';
 import type { OperationError } from './mcp/operation.js';
 import type { PolicyError } from './policy/policy.js';
 import type { StrictJsonError } from './token/strict-json.js';
@@ -28,4 +29,5 @@ export type CoreErrors =
   | MetadataConfigError
   | StrictJsonError
   | IdpFetchError
-  | BodyTooLargeError;
+  | BodyTooLargeError
+  | IssuerOptionError;

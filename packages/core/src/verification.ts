@@ -9,8 +9,13 @@ export {
   type TrustedIssuer,
 } from './issuer/options.js';
 export { assertFetchableUrl, isLoopbackHost } from './issuer/url.js';
+export {
+  IssuerOptionError,
+  type IssuerOptionProblem,
+  type OptionRemedy,
+} from './issuer/option-error.js';
 export { discoverIssuer, discoveryUrls, type IssuerMetadata } from './issuer/discovery.js';
-export { IdpFetchError } from './issuer/fetch.js';
+export { IdpFetchError, fetchFailureCause } from './issuer/fetch.js';
 export {
   IssuerKeySet,
   MAX_JWKS_KEYS,

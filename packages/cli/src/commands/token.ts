@@ -105,6 +105,7 @@ export const tokenCommand = defineCommand({
       clientId: values['client-id'],
       clientSecret: values['client-secret'] ?? process.env.MCP_IAM_CLIENT_SECRET,
       privateKey: keyFile !== undefined ? await readKeyFile(keyFile) : undefined,
+      privateKeySource: keyFile !== undefined ? `the private key file ${keyFile}` : undefined,
       privateKeyAlg: values.alg,
       clientCredentials: values['client-credentials'],
       resource: values.resource,

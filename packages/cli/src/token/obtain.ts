@@ -10,8 +10,12 @@ import { chmod, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
-import { importJWK, importPKCS8, type JWK } from 'jose';
-import { McpIamError } from '@mcp-iam/core';
+import { describeOAuthFailure, oauthErrorCode } from './oauth-failure.js';
+import { importClientPrivateKey } from './private-key.js';
+import { grantWarnings, requestWarnings } from './request-warnings.js';
+import { TokenCommandError } from './token-error.js';
+
+export { TokenCommandError } from './token-error.js';
 
 /** Options of {@link obtainToken}. */
 export interface TokenRequestOptions {
@@ -23,6 +27,8 @@ export interface TokenRequestOptions {
   clientSecret?: string;
   /** Private key for private_key_jwt: a JWK (JSON, with `kid`) or a PKCS#8 PEM file's contents. */
   privateKey?: string;
+  /** Where `privateKey` was read from, for messages (default `the private key`). */
+  privateKeySource?: string;
   /** JWS algorithm for a PEM private key (default ES256). */
   privateKeyAlg?: string;
   /** Use the client credentials grant instead of authorization code + PKCE. */
@@ -42,19 +48,12 @@ export interface TokenRequestOptions {
   openBrowser?: (url: string) => Promise<void> | void;
   /** How long to wait for the redirect (default 300 000 ms). */
   timeoutMs?: number;
-  /** Where progress messages go (default stderr). */
+  /** Where progress messages and warnings go (default stderr). */
   log?: (line: string) => void;
 }
 
 /** The token endpoint's answer, as oauth4webapi validated it. */
 export type TokenResponse = oauth.TokenEndpointResponse;
-
-/** Thrown for every failure of the command, with a message that names the bad input. */
-export class TokenCommandError extends McpIamError<'token_command_failed'> {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('token_command_failed', message, options);
-  }
-}
 
 /** True for http URLs whose host is a loopback address (the only http the command accepts). */
 function isLoopbackHttp(url: URL): boolean {
@@ -95,18 +94,9 @@ async function discover(issuer: URL): Promise<oauth.AuthorizationServer> {
     }
   }
   throw new TokenCommandError(
-    `could not discover the authorization server metadata of ${issuer.href}: ${describe(lastError)}`,
+    `could not discover the authorization server metadata of ${issuer.href}: ` +
+      describeOAuthFailure(lastError),
   );
-}
-
-function describe(error: unknown): string {
-  if (
-    error instanceof oauth.ResponseBodyError ||
-    error instanceof oauth.AuthorizationResponseError
-  ) {
-    return `${error.error}${error.error_description ? `: ${error.error_description}` : ''}`;
-  }
-  return error instanceof Error ? error.message : String(error);
 }
 
 async function clientAuthentication(options: TokenRequestOptions): Promise<oauth.ClientAuth> {
@@ -115,22 +105,12 @@ async function clientAuthentication(options: TokenRequestOptions): Promise<oauth
   }
   if (options.clientSecret) return oauth.ClientSecretBasic(options.clientSecret);
   if (options.privateKey) {
-    const text = options.privateKey.trim();
-    if (text.startsWith('{')) {
-      let jwk: JWK;
-      try {
-        jwk = JSON.parse(text) as JWK;
-      } catch {
-        throw new TokenCommandError('the private key is neither a JWK (JSON) nor a PKCS#8 PEM');
-      }
-      const alg = jwk.alg ?? options.privateKeyAlg ?? 'ES256';
-      const key = await importJWK({ ...jwk, alg }, alg, { extractable: false });
-      if (key instanceof Uint8Array) throw new TokenCommandError('the JWK is not a private key');
-      return oauth.PrivateKeyJwt({ key, kid: jwk.kid });
-    }
-    const alg = options.privateKeyAlg ?? 'ES256';
-    const key = await importPKCS8(text, alg);
-    return oauth.PrivateKeyJwt({ key });
+    const { key, kid } = await importClientPrivateKey(
+      options.privateKey,
+      options.privateKeySource ?? 'the private key',
+      options.privateKeyAlg,
+    );
+    return oauth.PrivateKeyJwt(kid !== undefined ? { key, kid } : { key });
   }
   return oauth.None();
 }
@@ -149,29 +129,57 @@ async function clientAuthentication(options: TokenRequestOptions): Promise<oauth
 export async function obtainToken(options: TokenRequestOptions): Promise<TokenResponse> {
   const issuer = parseUrl(options.issuer, 'issuer');
   if (options.resource) parseUrl(options.resource, 'resource');
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const as = await discover(issuer);
   const client: oauth.Client = { client_id: options.clientId };
   const auth = await clientAuthentication(options);
   const insecure = { [oauth.allowInsecureRequests]: isLoopbackHttp(issuer) };
+  if (options.clientCredentials && !options.clientSecret && !options.privateKey) {
+    throw new TokenCommandError('client credentials need --client-secret or --private-key');
+  }
+  for (const warning of requestWarnings(as, { scope: options.scope, resource: options.resource })) {
+    log(`warning: ${warning}`);
+  }
+  let response: TokenResponse;
   try {
     if (options.clientCredentials) {
-      if (!options.clientSecret && !options.privateKey) {
-        throw new TokenCommandError('client credentials need --client-secret or --private-key');
-      }
       const parameters = new URLSearchParams();
       if (options.scope) parameters.set('scope', options.scope);
       if (options.resource) parameters.set('resource', options.resource);
-      const response = await oauth.clientCredentialsGrantRequest(as, client, auth, parameters, {
+      const answer = await oauth.clientCredentialsGrantRequest(as, client, auth, parameters, {
         ...insecure,
         signal: AbortSignal.timeout(10_000),
       });
-      return await oauth.processClientCredentialsResponse(as, client, response);
+      response = await oauth.processClientCredentialsResponse(as, client, answer);
+    } else {
+      response = await authorizationCodeFlow(as, client, auth, options, insecure, log);
     }
-    return await authorizationCodeFlow(as, client, auth, options, insecure);
   } catch (error) {
     if (error instanceof TokenCommandError) throw error;
-    throw new TokenCommandError(`the IdP refused the token request: ${describe(error)}`);
+    throw refusal(error, options, as);
   }
+  for (const warning of grantWarnings(response, options.scope)) log(`warning: ${warning}`);
+  return response;
+}
+
+/** The IdP's refusal, naming the client and, for a refused client, what to check. */
+function refusal(
+  error: unknown,
+  options: TokenRequestOptions,
+  as: oauth.AuthorizationServer,
+): TokenCommandError {
+  const credential = options.privateKey
+    ? `the key in ${options.privateKeySource ?? 'the private key'}`
+    : options.clientSecret
+      ? '--client-secret (or MCP_IAM_CLIENT_SECRET)'
+      : 'its registration as a public client';
+  const hint =
+    oauthErrorCode(error) === 'invalid_client' ? `; check --client-id and ${credential}` : '';
+  // The message says everything: the library's own error is not attached (it would be printed).
+  return new TokenCommandError(
+    `the IdP refused the token request of client ${JSON.stringify(options.clientId)}` +
+      `${as.token_endpoint ? ` at ${as.token_endpoint}` : ''}: ${describeOAuthFailure(error)}${hint}`,
+  );
 }
 
 async function authorizationCodeFlow(
@@ -180,11 +188,11 @@ async function authorizationCodeFlow(
   auth: oauth.ClientAuth,
   options: TokenRequestOptions,
   insecure: { [oauth.allowInsecureRequests]: boolean },
+  log: (line: string) => void,
 ): Promise<TokenResponse> {
   if (!as.authorization_endpoint) {
     throw new TokenCommandError('the IdP metadata has no authorization_endpoint');
   }
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   const { server, port } = await listenLoopback(options.redirectPort ?? 0);

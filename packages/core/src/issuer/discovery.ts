@@ -6,12 +6,16 @@
 import { fetchJsonObject, IdpFetchError } from './fetch.js';
 import { assertFetchableUrl } from './url.js';
 
-/** The metadata fields verification uses. */
+/** The metadata fields verification uses, and the whole document for tools that read others. */
 export interface IssuerMetadata {
   readonly issuer: string;
   readonly jwks_uri?: string;
   readonly introspection_endpoint?: string;
   readonly token_endpoint?: string;
+  /** The metadata document as the IdP served it (its `issuer` equals `issuer`). */
+  readonly document: Readonly<Record<string, unknown>>;
+  /** Where the document was found. */
+  readonly url: string;
 }
 
 /**
@@ -50,8 +54,10 @@ export async function discoverIssuer(
       continue;
     }
     if (doc.issuer !== issuer) {
+      const named = typeof doc.issuer === 'string' ? JSON.stringify(doc.issuer) : '(none)';
       throw new IdpFetchError(
-        `metadata at ${url.href} names a different issuer than the configured ${issuer}`,
+        `metadata at ${url.href} names the issuer ${named}, a different issuer than the ` +
+          `configured ${JSON.stringify(issuer)} (the two must be equal character for character)`,
       );
     }
     const jwksUri = doc.jwks_uri;
@@ -68,6 +74,8 @@ export async function discoverIssuer(
     const tokenEndpoint = doc.token_endpoint;
     return {
       issuer,
+      document: Object.freeze(doc),
+      url: url.href,
       ...(typeof jwksUri === 'string' ? { jwks_uri: jwksUri } : {}),
       ...(typeof introspection === 'string' ? { introspection_endpoint: introspection } : {}),
       ...(typeof tokenEndpoint === 'string' ? { token_endpoint: tokenEndpoint } : {}),

@@ -21,6 +21,37 @@ export class IdpFetchError extends McpIamError<'idp_request_failed'> {
   }
 }
 
+/** Largest depth of `cause` links {@link fetchFailureCause} follows. */
+const MAX_CAUSE_DEPTH = 5;
+
+/**
+ * Why a request got no answer, in a few words an operator can act on: the system error code
+ * (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`, a TLS code such as `CERT_HAS_EXPIRED`), or
+ * `ETIMEDOUT` for a timeout, found by following the error's `cause` chain (global fetch wraps
+ * them in a `TypeError: fetch failed`). Falls back to the innermost message.
+ *
+ * @example
+ * ```ts
+ * try { await fetch('http://127.0.0.1:1/') } catch (e) { fetchFailureCause(e) } // 'ECONNREFUSED'
+ * ```
+ */
+export function fetchFailureCause(error: unknown): string {
+  let current: unknown = error;
+  let innermost = error instanceof Error ? error.message : String(error);
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH && current instanceof Error; depth++) {
+    if (current.name === 'TimeoutError' || current.name === 'AbortError') return 'ETIMEDOUT';
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code.length > 0) {
+      return code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT'
+        ? 'ETIMEDOUT'
+        : code;
+    }
+    innermost = current.message;
+    current = current.cause;
+  }
+  return innermost;
+}
+
 /**
  * Performs one request with `redirect: 'manual'` (a redirect is an error) and a timeout, and reads
  * the body as text, refusing bodies above `MAX_RESPONSE_BYTES`. Resolves with status and text.
@@ -40,7 +71,10 @@ export async function fetchText(
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (cause) {
-    throw new IdpFetchError(`request to ${url.origin}${url.pathname} failed`, { cause });
+    throw new IdpFetchError(
+      `request to ${url.origin}${url.pathname} failed (${fetchFailureCause(cause)})`,
+      { cause },
+    );
   }
   if (response.status >= 300 && response.status < 400) {
     await response.body?.cancel().catch(() => undefined);
@@ -73,7 +107,10 @@ export async function fetchText(
     }
   } catch (cause) {
     if (cause instanceof IdpFetchError) throw cause;
-    throw new IdpFetchError(`reading ${url.origin}${url.pathname} failed`, { cause });
+    throw new IdpFetchError(
+      `reading ${url.origin}${url.pathname} failed (${fetchFailureCause(cause)})`,
+      { cause },
+    );
   }
   return {
     status: response.status,

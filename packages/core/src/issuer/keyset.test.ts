@@ -298,7 +298,7 @@ describe('discovery', () => {
     assert.equal(idp.count(`/realms/${realm.name}/.well-known/openid-configuration`), 1);
   });
 
-  test('fails discovery when the metadata names a different issuer (503, keys never fetched)', async () => {
+  test('fails discovery when the metadata names a different issuer, quoting both (503, keys never fetched)', async () => {
     const realm = idp.realm(`m-${randomUUID()}`);
     realm.jwks = { keys: [es.jwk] };
     realm.metadataIssuer = `${realm.issuer}/`;
@@ -310,7 +310,10 @@ describe('discovery', () => {
       'issuer_unavailable',
     );
     assert.equal(idp.jwksFetches(realm.name), 0);
-    assert.match(v.state().issuers[0]?.keySet?.lastError ?? '', /different issuer/);
+    const lastError = v.state().issuers[0]?.keySet?.lastError ?? '';
+    assert.match(lastError, /different issuer/);
+    assert.ok(lastError.includes(`names the issuer "${realm.issuer}/"`), lastError);
+    assert.ok(lastError.includes(`the configured "${realm.issuer}"`), lastError);
   });
 
   test('builds RFC 8414 path-inserted and OIDC well-known URLs', () => {

@@ -3,6 +3,7 @@
  * into a fully defaulted, immutable form. Unsafe settings (symmetric algorithms, `none`, plain http
  * to a non-loopback host) are refused here, at configuration time.
  */
+import { IssuerOptionError } from './option-error.js';
 import { assertFetchableUrl } from './url.js';
 
 /** Asymmetric JWS algorithms an issuer may be configured with. */
@@ -128,7 +129,11 @@ function nonNegative(
 ): number {
   const v = value ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-    throw new Error(`issuer ${issuer}: ${name} must be a non-negative finite number`);
+    throw new IssuerOptionError({
+      issuer,
+      option: name,
+      problem: 'must be a non-negative finite number',
+    });
   }
   return v;
 }
@@ -140,7 +145,8 @@ function positive(
   issuer: string,
 ): number {
   const v = nonNegative(value, fallback, name, issuer);
-  if (v === 0) throw new Error(`issuer ${issuer}: ${name} must be greater than 0`);
+  if (v === 0)
+    throw new IssuerOptionError({ issuer, option: name, problem: 'must be greater than 0' });
   return v;
 }
 
@@ -152,72 +158,110 @@ function claimName(
 ): string {
   const v = value ?? fallback;
   if (typeof v !== 'string' || v.length === 0) {
-    throw new Error(`issuer ${issuer}: ${name} must be a non-empty string`);
+    throw new IssuerOptionError({ issuer, option: name, problem: 'must be a non-empty string' });
   }
   return v;
 }
 
+/** `assertFetchableUrl` for one option of `issuer`: its errors name the issuer. */
+function fetchableOption(
+  value: string,
+  allowLoopback: boolean,
+  option: string,
+  issuer: string,
+): void {
+  try {
+    assertFetchableUrl(value, allowLoopback, option);
+  } catch (error) {
+    throw error instanceof IssuerOptionError ? error.forIssuer(issuer) : error;
+  }
+}
+
 /**
- * Validates a `TrustedIssuer` and applies defaults. Throws an `Error` with a clear message for
- * unsafe or inconsistent settings (e.g. `HS256` or `none` in `algorithms`).
+ * Validates a `TrustedIssuer` and applies defaults. Throws an {@link IssuerOptionError} naming
+ * the option for unsafe or inconsistent settings (e.g. `HS256` or `none` in `algorithms`).
  *
  * @example
  * ```ts
  * resolveIssuer({ issuer: 'https://idp.example.com', algorithms: ['HS256'] });
- * // Error: issuer https://idp.example.com: algorithm "HS256" is not allowed ...
+ * // IssuerOptionError: issuer https://idp.example.com: algorithms must not contain "HS256" ...
  * ```
  */
 export function resolveIssuer(options: TrustedIssuer): ResolvedIssuer {
   if (typeof options?.issuer !== 'string' || options.issuer.length === 0) {
-    throw new Error('issuer must be a non-empty string');
+    throw new IssuerOptionError({ option: 'issuer', problem: 'must be a non-empty string' });
   }
   const issuer = options.issuer;
   const allowLoopback = options.allowInsecureLoopbackHttp === true;
-  assertFetchableUrl(issuer, allowLoopback, `issuer ${issuer}: issuer`);
+  fetchableOption(issuer, allowLoopback, 'issuer', issuer);
   if (new URL(issuer).search !== '')
-    throw new Error(`issuer ${issuer}: issuer must not have a query`);
+    throw new IssuerOptionError({ issuer, option: 'issuer', problem: 'must not have a query' });
   if (options.jwksUri !== undefined) {
-    assertFetchableUrl(options.jwksUri, allowLoopback, `issuer ${issuer}: jwksUri`);
+    fetchableOption(options.jwksUri, allowLoopback, 'jwksUri', issuer);
   }
 
   const algorithms = options.algorithms ?? ['RS256', 'ES256', 'EdDSA'];
   if (!Array.isArray(algorithms) || algorithms.length === 0) {
-    throw new Error(`issuer ${issuer}: algorithms must be a non-empty array`);
+    throw new IssuerOptionError({
+      issuer,
+      option: 'algorithms',
+      problem: 'must be a non-empty array',
+    });
   }
   for (const alg of algorithms) {
     if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(alg)) {
-      throw new Error(
-        `issuer ${issuer}: algorithm ${JSON.stringify(alg)} is not allowed; use asymmetric ` +
-          `algorithms only (${ASYMMETRIC_ALGORITHMS.join(', ')}); HS* and "none" are never accepted`,
-      );
+      throw new IssuerOptionError({
+        issuer,
+        option: 'algorithms',
+        problem:
+          `must not contain ${JSON.stringify(alg)}: use asymmetric algorithms only ` +
+          `(${ASYMMETRIC_ALGORITHMS.join(', ')}); HS* and "none" are never accepted`,
+      });
     }
   }
 
   const tokenTypes = (options.tokenTypes ?? ['at+jwt']).map((t) => {
     if (typeof t !== 'string' || t.length === 0) {
-      throw new Error(`issuer ${issuer}: tokenTypes must be non-empty strings`);
+      throw new IssuerOptionError({
+        issuer,
+        option: 'tokenTypes',
+        problem: 'must be non-empty strings',
+      });
     }
     return normalizeTokenType(t);
   });
-  if (tokenTypes.length === 0) throw new Error(`issuer ${issuer}: tokenTypes must not be empty`);
+  if (tokenTypes.length === 0) {
+    throw new IssuerOptionError({ issuer, option: 'tokenTypes', problem: 'must not be empty' });
+  }
 
   const format = options.format ?? (options.introspection ? 'both' : 'jwt');
   if (!['jwt', 'opaque', 'both'].includes(format)) {
-    throw new Error(`issuer ${issuer}: format must be 'jwt', 'opaque' or 'both'`);
+    throw new IssuerOptionError({
+      issuer,
+      option: 'format',
+      problem: "must be 'jwt', 'opaque' or 'both'",
+    });
   }
   if (format !== 'jwt' && !options.introspection) {
-    throw new Error(`issuer ${issuer}: format '${format}' needs introspection settings`);
+    throw new IssuerOptionError({
+      issuer,
+      option: 'format',
+      problem: `'${format}' needs introspection settings`,
+    });
   }
 
   let introspection: Required<IntrospectionOptions> | undefined;
   if (options.introspection) {
     const i = options.introspection;
-    assertFetchableUrl(i.endpoint, allowLoopback, `issuer ${issuer}: introspection.endpoint`);
-    if (typeof i.clientId !== 'string' || i.clientId.length === 0) {
-      throw new Error(`issuer ${issuer}: introspection.clientId must be a non-empty string`);
-    }
-    if (typeof i.clientSecret !== 'string' || i.clientSecret.length === 0) {
-      throw new Error(`issuer ${issuer}: introspection.clientSecret must be a non-empty string`);
+    fetchableOption(i.endpoint, allowLoopback, 'introspection.endpoint', issuer);
+    for (const key of ['clientId', 'clientSecret'] as const) {
+      if (typeof i[key] !== 'string' || i[key].length === 0) {
+        throw new IssuerOptionError({
+          issuer,
+          option: `introspection.${key}`,
+          problem: 'must be a non-empty string',
+        });
+      }
     }
     introspection = {
       endpoint: i.endpoint,

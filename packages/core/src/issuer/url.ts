@@ -2,6 +2,7 @@
  * Which URLs mcp-iam may contact for an issuer: https always; plain http only for loopback hosts and
  * only when the issuer explicitly allows it (development IdPs on 127.0.0.1).
  */
+import { IssuerOptionError } from './option-error.js';
 
 /**
  * True when `hostname` (as `URL.hostname` gives it) is a loopback host: 127.0.0.0/8, `::1`,
@@ -14,15 +15,23 @@ export function isLoopbackHost(hostname: string): boolean {
   return m !== null && m.slice(1).every((o) => Number(o) <= 255);
 }
 
+/** The setting that allows plain http to a loopback IdP. */
+const LOOPBACK_REMEDY = {
+  option: 'allowInsecureLoopbackHttp',
+  value: 'true',
+  effect: 'to allow loopback http',
+} as const;
+
 /**
  * Parses `value` and checks that mcp-iam may fetch it: `https:`, or `http:` to a loopback host when
  * `allowInsecureLoopbackHttp` is true. Credentials in the URL and fragments are refused.
- * Throws a plain `Error` naming `what` (a configuration or metadata problem, not a token problem).
+ * Throws an {@link IssuerOptionError} whose option is `what` (a configuration or metadata problem,
+ * not a token problem).
  *
  * @example
  * ```ts
- * assertFetchableUrl('https://idp.example.com/jwks', false, 'jwks_uri'); // URL
- * assertFetchableUrl('http://127.0.0.1:4000/jwks', true, 'jwks_uri');    // URL
+ * assertFetchableUrl('https://idp.example.com/jwks', false, 'jwksUri'); // URL
+ * assertFetchableUrl('http://127.0.0.1:4000/jwks', true, 'jwksUri');    // URL
  * ```
  */
 export function assertFetchableUrl(
@@ -30,26 +39,23 @@ export function assertFetchableUrl(
   allowInsecureLoopbackHttp: boolean,
   what: string,
 ): URL {
+  const refuse = (problem: string, remedy?: typeof LOOPBACK_REMEDY): IssuerOptionError =>
+    new IssuerOptionError({ option: what, problem, ...(remedy ? { remedy } : {}) });
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new Error(`${what} is not a valid URL`);
+    throw refuse('is not a valid URL');
   }
-  if (url.username !== '' || url.password !== '')
-    throw new Error(`${what} must not carry credentials`);
-  if (url.hash !== '') throw new Error(`${what} must not have a fragment`);
+  if (url.username !== '' || url.password !== '') throw refuse('must not carry credentials');
+  if (url.hash !== '') throw refuse('must not have a fragment');
   if (url.protocol === 'https:') return url;
   if (url.protocol === 'http:') {
     if (!isLoopbackHost(url.hostname)) {
-      throw new Error(`${what} must use https (http is allowed only for loopback hosts)`);
+      throw refuse('must use https (http is allowed only for loopback hosts)');
     }
-    if (!allowInsecureLoopbackHttp) {
-      throw new Error(
-        `${what} uses http; set allowInsecureLoopbackHttp: true to allow loopback http`,
-      );
-    }
+    if (!allowInsecureLoopbackHttp) throw refuse('uses http', LOOPBACK_REMEDY);
     return url;
   }
-  throw new Error(`${what} must use https`);
+  throw refuse('must use https');
 }

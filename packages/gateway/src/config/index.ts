@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './loader.js';
 export * from './validate.js';
 export * from './json-schema.js';
+export * from './issuer.js';

@@ -19,7 +19,7 @@ import {
 import type { z } from 'zod';
 import { ConfigError, formatKeyPath, type ConfigIssue } from './errors.js';
 import { gatewayConfigSchema, type GatewayConfig } from './schema.js';
-import { validateConfig } from './validate.js';
+import { validateConfig, type ValidationProblem } from './validate.js';
 
 /** Options of `loadConfig` and `loadConfigFile`. */
 export interface LoadConfigOptions {
@@ -27,6 +27,12 @@ export interface LoadConfigOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Name used in error messages. Default: the file's base name (`loadConfigFile`) or `config`. */
   readonly fileName?: string;
+  /**
+   * More cross-field rules, run after `validateConfig`'s, e.g. `verifierProblems` (core's rules for
+   * the verifier built from the file). A problem under a key (`issuers[0]`, `client`) that a
+   * `validateConfig` rule already reported is left out.
+   */
+  readonly rules?: readonly ((config: GatewayConfig) => ValidationProblem[])[];
 }
 
 /** A loaded, valid configuration and where it came from. */
@@ -129,6 +135,12 @@ export function loadConfig(text: string, options: LoadConfigOptions = {}): Loade
     );
   }
   const problems = validateConfig(parsed.data);
+  const reported = new Set(problems.map((p) => formatKeyPath(p.path.slice(0, 2))));
+  for (const rule of options.rules ?? []) {
+    for (const problem of rule(parsed.data)) {
+      if (!reported.has(formatKeyPath(problem.path.slice(0, 2)))) problems.push(problem);
+    }
+  }
   if (problems.length > 0) {
     throw new ConfigError(
       sortIssues(

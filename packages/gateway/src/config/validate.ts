@@ -118,6 +118,9 @@ export function validateConfig(config: GatewayConfig): ValidationProblem[] {
     route.issuers?.forEach((iss, j) => {
       if (!issuerNames.has(iss)) add(['routes', i, 'issuers', j], `unknown issuer "${iss}"`);
     });
+    if (route.issuers?.length === 0) {
+      add(['routes', i, 'issuers'], 'must name at least one issuer (leave it out to accept all)');
+    }
 
     const down = route.downstream;
     if (down?.mode === 'token-exchange') {

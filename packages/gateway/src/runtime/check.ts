@@ -1,38 +1,43 @@
 /**
  * `mcp-iam check --config FILE`: validates the configuration file, then reaches everything it
- * names — every issuer (discovery and key set, introspection client authentication), the gateway's
- * own IdP client, and every upstream — and prints a readable report. Nothing is served.
+ * names — every issuer (metadata, key set, the `typ` of its tokens where the IdP is recognisable,
+ * introspection client authentication), the gateway's own IdP client, and every upstream — and
+ * prints a readable report. Every failure names the URL, the cause and, for a refused client, the
+ * YAML keys to fix. Nothing is served.
  */
-import { access, constants } from 'node:fs/promises';
-import { isAbsolute, delimiter, join } from 'node:path';
-import { basicCredentials, createAccessTokenVerifier, discoverIssuer } from '@mcp-iam/core';
+import { createAccessTokenVerifier } from '@mcp-iam/core';
 import {
   ConfigError,
   formatConfigIssue,
   loadConfigFile,
   resourceUrl,
+  trustedIssuer,
+  verifierProblems,
   type GatewayConfig,
   type LoadConfigOptions,
 } from '../config/index.js';
-import { trustedIssuer } from './start.js';
+import { probeExchangeClient } from './check/client-probes.js';
+import { probeIssuer } from './check/issuer-probe.js';
+import { finding, type CheckFinding, type CheckReport } from './check/report.js';
+import { probeUpstreams } from './check/upstream-probe.js';
 
-/** One line of the report. */
-export interface CheckFinding {
-  readonly ok: boolean;
-  /** What was checked, e.g. `issuer http://127.0.0.1:4000: key set`. */
-  readonly subject: string;
-  readonly detail: string;
-}
+export {
+  formatCheckReport,
+  type CheckFinding,
+  type CheckReport,
+  type FindingLevel,
+} from './check/report.js';
+export {
+  UnknownRouteError,
+  formatTokenVerdict,
+  verdictForToken,
+  type OperationVerdict,
+  type TokenVerdict,
+  type TokenVerdictOptions,
+} from './check/token-verdict.js';
+export type { ClaimComparison } from './check/token-claims.js';
 
-/** Result of {@link checkConfig}. */
-export interface CheckReport {
-  readonly ok: boolean;
-  /** False when the file itself is invalid (then nothing was probed). */
-  readonly configurationValid: boolean;
-  readonly findings: readonly CheckFinding[];
-}
-
-/** Options of {@link checkConfig}. */
+/** Options of {@link checkConfig} and {@link loadCheckedConfig}. */
 export interface CheckOptions {
   readonly configFile: string;
   readonly env?: LoadConfigOptions['env'];
@@ -44,164 +49,31 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function probeIntrospection(
-  endpoint: string,
-  clientId: string,
-  clientSecret: string,
-  timeoutMs: number,
-): Promise<CheckFinding['detail']> {
-  const response = await fetch(endpoint, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: {
-      authorization: `Basic ${basicCredentials(clientId, clientSecret)}`,
-      'content-type': 'application/x-www-form-urlencoded',
-      accept: 'application/json',
-    },
-    body: new URLSearchParams({ token: 'mcp-iam-check-probe' }).toString(),
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  if (response.status === 401 || response.status === 400) {
-    throw new Error(`client authentication refused (HTTP ${response.status})`);
-  }
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  const body = (await response.json()) as { active?: unknown };
-  if (body.active !== false) throw new Error('a made-up token did not introspect as inactive');
-  return 'client authentication accepted; a made-up token is inactive';
-}
-
 /**
- * Proves the gateway's own client can authenticate at the token endpoint: a token-exchange request
- * with a made-up subject token must fail on the subject (invalid_grant / invalid_request /
- * invalid_target), not on the client (invalid_client / unauthorized_client).
+ * Loads the configuration file for a check, with the rules the gateway's verifier adds
+ * (`verifierProblems`): the configuration, or the report of an invalid file (one finding per
+ * problem, `configurationValid: false`).
  */
-async function probeExchangeClient(
-  config: GatewayConfig,
-  timeoutMs: number,
-): Promise<CheckFinding> {
-  const client = config.client!;
-  const subject = `client ${client.client_id}: token exchange`;
-  const issuer = config.issuers[0]!;
+export async function loadCheckedConfig(
+  options: CheckOptions,
+): Promise<{ config: GatewayConfig } | { report: CheckReport }> {
   try {
-    const endpoint =
-      client.token_endpoint ??
-      (
-        await discoverIssuer(issuer.issuer, {
-          timeoutMs,
-          allowInsecureLoopbackHttp: issuer.allow_insecure_loopback_http ?? false,
-        })
-      ).token_endpoint;
-    if (!endpoint) throw new Error(`the metadata of ${issuer.issuer} has no token_endpoint`);
-    const target = config.routes.find((r) => r.downstream?.mode === 'token-exchange');
-    const audience = target?.downstream?.audience ?? target?.upstream.url;
-    const response = await fetch(endpoint, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: {
-        authorization: `Basic ${basicCredentials(client.client_id, client.client_secret ?? '')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-        accept: 'application/json',
-      },
-      body: new URLSearchParams({
-        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-        subject_token: 'mcp-iam-check-probe',
-        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
-        ...(audience ? { resource: audience } : {}),
-      }).toString(),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const body = (await response.json().catch(() => ({}))) as { error?: unknown };
-    if (response.status === 401 || body.error === 'invalid_client') {
-      throw new Error('client authentication refused (check client_id and client_secret)');
-    }
-    if (body.error === 'unauthorized_client' || body.error === 'unsupported_grant_type') {
-      throw new Error(`the IdP does not let this client exchange tokens (${String(body.error)})`);
-    }
-    if (response.status >= 500) throw new Error(`token endpoint answered HTTP ${response.status}`);
-    return { ok: true, subject, detail: `client authentication accepted at ${endpoint}` };
-  } catch (error) {
-    return { ok: false, subject, detail: message(error) };
-  }
-}
-
-async function probeUpstream(config: GatewayConfig, timeoutMs: number): Promise<CheckFinding[]> {
-  const findings: CheckFinding[] = [];
-  for (const route of config.routes) {
-    const subject = `route ${route.name} upstream`;
-    const upstream = route.upstream;
-    try {
-      if (upstream.url) {
-        const response = await fetch(upstream.url, {
-          method: 'GET',
-          redirect: 'manual',
-          headers: { accept: 'text/event-stream' },
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-        await response.body?.cancel();
-        findings.push({
-          ok: true,
-          subject,
-          detail: `${upstream.url} answers (HTTP ${response.status})`,
-        });
-      } else if (upstream.command) {
-        const path = await findExecutable(upstream.command, upstream.env?.PATH ?? process.env.PATH);
-        findings.push({ ok: true, subject, detail: `command ${path} is executable` });
-      }
-    } catch (error) {
-      findings.push({ ok: false, subject, detail: message(error) });
-    }
-  }
-  return findings;
-}
-
-async function findExecutable(command: string, pathList: string | undefined): Promise<string> {
-  const candidates =
-    isAbsolute(command) || command.includes('/')
-      ? [command]
-      : (pathList ?? '')
-          .split(delimiter)
-          .filter(Boolean)
-          .map((dir) => join(dir, command));
-  for (const candidate of candidates) {
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // try the next one
-    }
-  }
-  throw new Error(`command ${command} not found or not executable`);
-}
-
-/**
- * Validates a configuration file and probes everything it names.
- *
- * @example
- * ```ts
- * const report = await checkConfig({ configFile: 'gateway.yaml' });
- * if (!report.ok) process.exitCode = 1;
- * ```
- */
-export async function checkConfig(options: CheckOptions): Promise<CheckReport> {
-  const timeoutMs = options.timeoutMs ?? 5_000;
-  const findings: CheckFinding[] = [];
-  let config: GatewayConfig;
-  try {
-    ({ config } = await loadConfigFile(options.configFile, {
+    const { config } = await loadConfigFile(options.configFile, {
       ...(options.env ? { env: options.env } : {}),
-    }));
-    findings.push({ ok: true, subject: 'configuration', detail: `${options.configFile} is valid` });
+      rules: [verifierProblems],
+    });
+    return { config };
   } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const issue of error.issues) {
-        findings.push({ ok: false, subject: 'configuration', detail: formatConfigIssue(issue) });
-      }
-    } else {
-      findings.push({ ok: false, subject: 'configuration', detail: message(error) });
-    }
-    return { ok: false, configurationValid: false, findings };
+    const issues =
+      error instanceof ConfigError ? error.issues.map(formatConfigIssue) : [message(error)];
+    const findings = issues.map((detail) => finding('fail', 'configuration', detail));
+    return { report: { ok: false, configurationValid: false, findings } };
   }
+}
 
+/** Issuers and routes, through the verifier the gateway would build from the same file. */
+async function probeIssuers(config: GatewayConfig, timeoutMs: number): Promise<CheckFinding[]> {
+  const findings: CheckFinding[] = [];
   const verifier = createAccessTokenVerifier({
     issuers: config.issuers.map((issuer) => ({
       ...trustedIssuer(issuer),
@@ -218,65 +90,40 @@ export async function checkConfig(options: CheckOptions): Promise<CheckReport> {
           ...(route.issuers ? { issuers: route.issuers } : {}),
         });
       } catch (error) {
-        findings.push({ ok: false, subject: `route ${route.name}`, detail: message(error) });
+        findings.push(finding('fail', `route ${route.name}`, message(error)));
       }
     }
     await verifier.start();
-    for (const state of verifier.state().issuers) {
-      const subject = `issuer ${state.issuer}`;
-      if (state.keySet) {
-        const ks = state.keySet;
-        if (!ks.usable) {
-          findings.push({
-            ok: false,
-            subject: `${subject}: key set`,
-            detail: `not loaded: ${ks.lastError ?? 'unknown error'}`,
-          });
-        } else if (ks.keyCount === 0) {
-          findings.push({
-            ok: false,
-            subject: `${subject}: key set`,
-            detail: 'loaded, but it has no key usable with the configured algorithms',
-          });
-        } else {
-          findings.push({
-            ok: true,
-            subject: `${subject}: key set`,
-            detail: `${ks.keyCount} usable key(s)`,
-          });
-        }
-      }
-      const issuer = config.issuers.find((i) => i.issuer === state.issuer);
-      const introspection = issuer?.introspection;
-      if (introspection) {
-        try {
-          const detail = await probeIntrospection(
-            introspection.endpoint,
-            introspection.client_id,
-            introspection.client_secret ?? '',
-            timeoutMs,
-          );
-          findings.push({ ok: true, subject: `${subject}: introspection`, detail });
-        } catch (error) {
-          findings.push({
-            ok: false,
-            subject: `${subject}: introspection`,
-            detail: message(error),
-          });
-        }
-      }
+    const states = verifier.state().issuers;
+    for (const [index, issuer] of config.issuers.entries()) {
+      const state = states.find((s) => s.issuer === issuer.issuer);
+      findings.push(...(await probeIssuer(issuer, index, state, timeoutMs)));
     }
   } finally {
     verifier.close();
   }
-  if (config.client) findings.push(await probeExchangeClient(config, timeoutMs));
-  findings.push(...(await probeUpstream(config, timeoutMs)));
-  return { ok: findings.every((f) => f.ok), configurationValid: true, findings };
+  return findings;
 }
 
-/** Renders a report as text, one finding per line. */
-export function formatCheckReport(report: CheckReport): string {
-  const lines = report.findings.map((f) => `${f.ok ? 'ok  ' : 'FAIL'}  ${f.subject}: ${f.detail}`);
-  lines.push(report.ok ? 'all checks passed' : 'some checks failed');
-  return `${lines.join('\n')}\n`;
+/**
+ * Validates a configuration file and probes everything it names.
+ *
+ * @example
+ * ```ts
+ * const report = await checkConfig({ configFile: 'gateway.yaml' });
+ * if (!report.ok) process.exitCode = 1;
+ * ```
+ */
+export async function checkConfig(options: CheckOptions): Promise<CheckReport> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const loaded = await loadCheckedConfig(options);
+  if ('report' in loaded) return loaded.report;
+  const { config } = loaded;
+  const findings: CheckFinding[] = [
+    finding('ok', 'configuration', `${options.configFile} is valid`),
+    ...(await probeIssuers(config, timeoutMs)),
+  ];
+  if (config.client) findings.push(await probeExchangeClient(config, timeoutMs));
+  findings.push(...(await probeUpstreams(config, timeoutMs)));
+  return { ok: findings.every((f) => f.ok), configurationValid: true, findings };
 }

@@ -11,8 +11,6 @@ import {
   createTokenExchangeClient,
   UnavailableError,
   type IamAccessTokenVerifier,
-  type TrustedIssuer,
-  type AsymmetricAlgorithm,
 } from '@mcp-iam/core';
 import {
   createAuditSink,
@@ -25,8 +23,9 @@ import type { Logger } from 'pino';
 import {
   loadConfigFile,
   resourceUrl,
+  trustedIssuer,
+  verifierProblems,
   type GatewayConfig,
-  type IssuerConfig,
   type LoadConfigOptions,
 } from '../config/index.js';
 import {
@@ -60,48 +59,6 @@ export interface RunningGateway {
   readonly audit: ManagedAuditSink;
   /** Stops accepting, drains in-flight requests, flushes the audit sink, stops timers. */
   close(): Promise<void>;
-}
-
-/** Maps one YAML issuer onto core's `TrustedIssuer`. */
-export function trustedIssuer(issuer: IssuerConfig): TrustedIssuer {
-  const introspection = issuer.introspection;
-  return {
-    issuer: issuer.issuer,
-    ...(issuer.jwks_uri ? { jwksUri: issuer.jwks_uri } : {}),
-    ...(issuer.algorithms
-      ? {
-          algorithms: issuer.algorithms.map((a) =>
-            a === 'Ed25519' ? 'EdDSA' : a,
-          ) as AsymmetricAlgorithm[],
-        }
-      : {}),
-    ...(issuer.token_types ? { tokenTypes: issuer.token_types } : {}),
-    ...(issuer.scope_claim ? { scopeClaim: issuer.scope_claim } : {}),
-    ...(issuer.client_id_claim ? { clientIdClaim: issuer.client_id_claim } : {}),
-    ...(issuer.clock_tolerance_s !== undefined
-      ? { clockToleranceSec: issuer.clock_tolerance_s }
-      : {}),
-    ...(issuer.max_token_lifetime_s !== undefined
-      ? { maxTokenLifetimeSec: issuer.max_token_lifetime_s }
-      : {}),
-    ...(issuer.require_jti !== undefined ? { requireJti: issuer.require_jti } : {}),
-    ...(issuer.key_refresh_interval_s !== undefined
-      ? { keyRefreshIntervalSec: issuer.key_refresh_interval_s }
-      : {}),
-    ...(issuer.stale_if_error_s !== undefined ? { staleIfErrorSec: issuer.stale_if_error_s } : {}),
-    ...(issuer.fetch_timeout_ms !== undefined ? { fetchTimeoutMs: issuer.fetch_timeout_ms } : {}),
-    format: issuer.format ?? (introspection ? 'both' : 'jwt'),
-    ...(introspection
-      ? {
-          introspection: {
-            endpoint: introspection.endpoint,
-            clientId: introspection.client_id,
-            clientSecret: introspection.client_secret ?? '',
-          },
-        }
-      : {}),
-    allowInsecureLoopbackHttp: issuer.allow_insecure_loopback_http ?? false,
-  };
 }
 
 /** Opens the audit sink the configuration asks for; relative paths are relative to the config file. */
@@ -147,6 +104,7 @@ export async function openAuditSink(
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
   const { config } = await loadConfigFile(options.configFile, {
     ...(options.env ? { env: options.env } : {}),
+    rules: [verifierProblems],
   });
   const logger = options.logger ?? createGatewayLogger({ level: config.log_level ?? 'info' });
   const verifier = createAccessTokenVerifier({ issuers: config.issuers.map(trustedIssuer) });
