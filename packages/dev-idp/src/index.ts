@@ -2,6 +2,7 @@
 // the fixture constants tests and examples need (users, clients, keys, resource URLs, TOTP).
 export { startDevIdp, DEFAULT_DEV_IDP_PORT, DEV_IDP_PATHS } from './server.js';
 export type { DevIdp, DevIdpOptions } from './server.js';
+export type { DevIdpLog } from './provider/refusals.js';
 export { serveDevIdp, describeDevIdp } from './cli/serve.js';
 export type { ServeDevIdpIo, ServeDevIdpOptions } from './cli/serve.js';
 export { headlessLogin, HeadlessLoginError, CookieJar, pkceChallenge } from './headless/login.js';
@@ -25,6 +26,7 @@ export {
   DEFAULT_RESOURCES,
   DEV_CLIENTS,
   DEV_USERS,
+  MCP_INSPECTOR_REDIRECT_URIS,
   NIGHTLY_SYNC_PRIVATE_JWK,
   NIGHTLY_SYNC_PUBLIC_JWK,
   defaultFixtures,

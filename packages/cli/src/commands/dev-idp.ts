@@ -39,7 +39,7 @@ export const devIdpCommand = defineCommand({
     try {
       await serveDevIdp(
         { port, ...(values.config !== undefined ? { configFile: values.config } : {}) },
-        { stdout: { write: io.stdout }, signal: stop.signal },
+        { stdout: { write: io.stdout }, stderr: { write: io.stderr }, signal: stop.signal },
       );
       return EXIT_CODES.ok;
     } catch (error) {
