@@ -5,8 +5,18 @@ export type { DevIdp, DevIdpOptions } from './server.js';
 export type { DevIdpLog } from './provider/refusals.js';
 export { serveDevIdp, describeDevIdp } from './cli/serve.js';
 export type { ServeDevIdpIo, ServeDevIdpOptions } from './cli/serve.js';
-export { headlessLogin, HeadlessLoginError, CookieJar, pkceChallenge } from './headless/login.js';
-export type { HeadlessLoginOptions, HeadlessLoginResult } from './headless/login.js';
+export {
+  headlessLogin,
+  signInAt,
+  HeadlessLoginError,
+  CookieJar,
+  pkceChallenge,
+} from './headless/login.js';
+export type {
+  HeadlessLoginOptions,
+  HeadlessLoginResult,
+  SignInCredentials,
+} from './headless/login.js';
 export {
   userAccessToken,
   clientCredentialsToken,
