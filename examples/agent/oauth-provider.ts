@@ -7,10 +7,16 @@
  * real login pages with `headlessLogin`. It also reacts to challenges the SDK does not handle by
  * itself: on `insufficient_user_authentication` (RFC 9470) it asks for the requested `acr` and
  * `max_age` and signs in again with the one-time code; on `insufficient_scope` it drops the token
- * so the SDK asks for the wider scope instead of refreshing the narrow one.
+ * so the SDK asks for the wider scope instead of refreshing the narrow one. It keeps what the
+ * SDK discovered (RFC 9728 and RFC 8414 metadata), so the metadata is fetched once per provider,
+ * not again when the code is redeemed or a later challenge starts a new sign-in: use one provider
+ * per MCP server.
  */
 import { randomBytes } from 'node:crypto';
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import type {
+  OAuthClientProvider,
+  OAuthDiscoveryState,
+} from '@modelcontextprotocol/sdk/client/auth.js';
 import type {
   OAuthClientInformationMixed,
   OAuthClientMetadata,
@@ -48,6 +54,8 @@ export class DemoAgentOAuthProvider implements OAuthClientProvider {
   #scopes = new Set<string>();
   #acrValues: string | undefined;
   #maxAge: number | undefined;
+  #discovery: OAuthDiscoveryState | undefined;
+  #discoveryReused = false;
 
   constructor(options: DemoAgentOAuthOptions) {
     this.#options = options;
@@ -103,6 +111,24 @@ export class DemoAgentOAuthProvider implements OAuthClientProvider {
   invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery'): void {
     if (scope === 'all' || scope === 'tokens') this.#tokens = undefined;
     if (scope === 'all' || scope === 'verifier') this.#codeVerifier = undefined;
+    if (scope === 'all' || scope === 'discovery') {
+      this.#discovery = undefined;
+      this.#discoveryReused = false;
+    }
+  }
+
+  /** Keeps the metadata the SDK discovered for this provider's server. */
+  saveDiscoveryState(state: OAuthDiscoveryState): void {
+    this.#discovery = state;
+  }
+
+  /** The metadata discovered before, so the SDK does not fetch it again. */
+  discoveryState(): OAuthDiscoveryState | undefined {
+    if (this.#discovery && !this.#discoveryReused) {
+      this.#discoveryReused = true;
+      this.#log('keeps the server and IdP metadata it discovered: no second fetch of either');
+    }
+    return this.#discovery;
   }
 
   /**

@@ -1,10 +1,11 @@
 /**
  * Starts the demo stack: the development IdP, the CRM and insights example servers (in this
  * process, each with its own durable audit spool) and the gateway (a child process running the
- * `mcp-iam gateway` command with examples/stack/gateway.yaml). Ports are chosen before anything
- * starts, so every resource URL is known to the IdP from the beginning.
+ * `mcp-iam gateway` command with examples/stack/gateway.yaml, which stops with this process).
+ * Ports are chosen before anything starts, so every resource URL is known to the IdP from the
+ * beginning.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { createAuditSink, type ManagedAuditSink } from '@mcp-iam/audit';
 import { DEV_CLIENTS, resourceUrls, startDevIdp, type DevIdp } from '@mcp-iam/dev-idp';
 import { startCrmServer, type CrmServer } from '../crm-server/server.js';
 import { startInsightsServer, type InsightsServer } from '../insights-server/server.js';
+import { OwnedChildren, stopChild } from './children.js';
 
 /** Default ports of `npm start`. */
 export const DEFAULT_PORTS: StackPorts = { idp: 4000, crm: 5001, insights: 5002, gateway: 8080 };
@@ -112,15 +114,22 @@ export interface StackOptions {
   dataDir?: string;
   /** How long to wait for the gateway to answer /healthz (default 20 s). */
   gatewayStartTimeoutMs?: number;
+  /**
+   * Stops the start-up when aborted: what has started is closed again and `startStack` rejects
+   * with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 async function waitForGateway(
   url: string,
   child: ChildProcess,
   timeoutMs: number,
+  signal: AbortSignal | undefined,
 ): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    signal?.throwIfAborted();
     if (child.exitCode !== null || child.signalCode !== null) {
       return `the gateway process stopped (exit ${child.exitCode ?? child.signalCode})`;
     }
@@ -136,18 +145,10 @@ async function waitForGateway(
   return `the gateway did not answer ${url}/healthz within ${timeoutMs} ms`;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
 /** Starts the IdP, the example servers and the gateway. */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const { ports } = options;
+  const { ports, signal } = options;
+  signal?.throwIfAborted();
   const host = '127.0.0.1';
   // A program already on one of the ports (another demo, say) would answer in our place.
   await assertPortFree(ports.idp, 'the IdP', host);
@@ -173,10 +174,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
   const fingerprintKey = randomBytes(24).toString('base64url');
 
+  const children = new OwnedChildren();
   const cleanups: Array<() => Promise<void>> = [];
   const closeAll = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     cleanups.length = 0;
+    await children.stopAll();
+    children.dispose();
     if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
   };
   try {
@@ -191,6 +195,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       }),
     });
     cleanups.push(() => idp.close());
+    signal?.throwIfAborted();
 
     const sinks: ManagedAuditSink[] = [];
     const sinkFor = async (dir: string): Promise<ManagedAuditSink> => {
@@ -207,6 +212,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       audit: { sink: await sinkFor(auditDirs.crm), fingerprintKey },
     });
     cleanups.push(() => crm.close());
+    signal?.throwIfAborted();
     const insights = await startInsightsServer({
       resource: urls.insights,
       crmResource: urls.crm,
@@ -217,6 +223,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       audit: { sink: await sinkFor(auditDirs.insights), fingerprintKey },
     });
     cleanups.push(() => insights.close());
+    signal?.throwIfAborted();
 
     const gatewayEnv: Record<string, string> = {
       GATEWAY_HOST: host,
@@ -238,22 +245,22 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       gatewayProblem = `the gateway command is not available (${GATEWAY_CLI} does not exist)`;
     } else {
       let output = '';
-      const child = spawn(process.execPath, [GATEWAY_CLI, 'gateway', '--config', GATEWAY_CONFIG], {
+      const child = children.spawnNode(GATEWAY_CLI, ['gateway', '--config', GATEWAY_CONFIG], {
         cwd: REPO_ROOT,
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...gatewayEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
       });
       const keep = (chunk: Buffer): void => {
         output = (output + chunk.toString('utf8')).slice(-20_000);
       };
-      child.stdout.on('data', keep);
-      child.stderr.on('data', keep);
+      child.stdout?.on('data', keep);
+      child.stderr?.on('data', keep);
       child.on('error', (error) => keep(Buffer.from(`${error.message}\n`)));
       cleanups.push(() => stopChild(child));
       gatewayProblem = await waitForGateway(
         gatewayBase,
         child,
         options.gatewayStartTimeoutMs ?? 20_000,
+        signal,
       );
       if (gatewayProblem === undefined) gateway = { child, output: () => output };
       else {

@@ -12,6 +12,7 @@ const COMMANDS = [
   'gateway',
   'check',
   'dev-idp',
+  'dev-idp totp',
   'token',
   'audit',
   'audit tail',

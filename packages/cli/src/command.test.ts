@@ -45,6 +45,7 @@ describe('parseOptions', () => {
     assert.deepEqual(parsed, {
       help: false,
       values: { config: 'a.yaml', format: 'table', note: undefined, follow: false },
+      operands: [],
     });
     const given = parseOptions(example, ['--config=b.yaml', '--format', 'json', '-f']);
     assert.ok(!given.help);
@@ -69,6 +70,35 @@ describe('parseOptions', () => {
       '--format must be table or json, not "xml"',
     );
     assert.match(usageError(['--config', '--follow']), /^--config needs a value/);
+  });
+
+  it('operands are given in declared order beside the options; a missing one or an extra word is a usage error naming it', () => {
+    const greet = defineCommand({
+      kind: 'command',
+      name: 'greet',
+      summary: 'Greets someone somewhere.',
+      example: 'mcp-iam greet ada london',
+      exitCodes: { ok: 'greeted', failure: 'not greeted' },
+      run: async () => EXIT_CODES.ok,
+      operands: [
+        { name: 'USER', description: 'who' },
+        { name: 'PLACE', description: 'where' },
+      ],
+      options: { loud: { type: 'boolean', description: 'shout' } },
+    });
+    assert.deepEqual(parseOptions(greet, ['ada', '--loud', 'london']), {
+      help: false,
+      values: { loud: true },
+      operands: ['ada', 'london'],
+    });
+    assert.throws(() => parseOptions(greet, ['ada']), /^UsageError: PLACE is required$/);
+    assert.throws(
+      () => parseOptions(greet, ['ada', 'london', 'paris']),
+      /^UsageError: unexpected argument "paris"$/,
+    );
+    const help = formatCommandHelp(greet);
+    assert.ok(help.startsWith('Usage: mcp-iam greet USER PLACE [options]\n'), help);
+    assert.match(help, /^Arguments:\n {2}USER +who\n {2}PLACE +where$/m);
   });
 
   it('integerOption accepts integers in range and names the option otherwise', () => {

@@ -1,8 +1,9 @@
 /**
  * The one argument parser of every `mcp-iam` command. A command declares its options (type,
- * placeholder, default, choices, whether required), a summary, one example and what its exit codes
- * mean; {@link parseOptions} turns the arguments after the command's name into typed values with
- * node:util `parseArgs` in strict mode, and the same declaration renders the command's `--help`.
+ * placeholder, default, choices, whether required), its operands (words such as `USER` that are not
+ * options), a summary, one example and what its exit codes mean; {@link parseOptions} turns the
+ * arguments after the command's name into typed values with node:util `parseArgs` in strict mode,
+ * and the same declaration renders the command's `--help`.
  */
 import { parseArgs } from 'node:util';
 import { McpIamError } from '@mcp-iam/core';
@@ -30,6 +31,14 @@ export interface OptionSpec {
 
 /** The options of a command, by long name (without the leading `--`). */
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
+
+/** One operand of a command: a word that is not an option, such as `USER` in `totp USER`. */
+export interface OperandSpec {
+  /** Its placeholder in the usage line and the help text, such as `USER`. */
+  readonly name: string;
+  /** What it names, one line of the help text. */
+  readonly description: string;
+}
 
 /**
  * Parsed values: a flag is a boolean; a value option with a default or marked required is a
@@ -63,15 +72,22 @@ export interface Command<O extends OptionSpecs = OptionSpecs> {
   /** Further paragraphs of the help text. */
   readonly details?: string;
   readonly options: O;
+  /** Operands, all required, in the order they follow the command's name. */
+  readonly operands?: readonly OperandSpec[];
+  /**
+   * Subcommands, named by one more word (`dev-idp totp` under `dev-idp`). The command runs on its
+   * own when only options follow its name.
+   */
+  readonly commands?: readonly Command[];
   /** One complete command line, starting with `mcp-iam`. */
   readonly example: string;
   readonly exitCodes: ExitCodeMeanings;
   /**
-   * Runs the command with parsed values and resolves with the exit code. Throws
-   * {@link UsageError} for bad values, {@link ConfigurationError} for a bad configuration file,
-   * anything else for a failure.
+   * Runs the command with parsed values and its operands (in declared order) and resolves with
+   * the exit code. Throws {@link UsageError} for bad values, {@link ConfigurationError} for a bad
+   * configuration file, anything else for a failure.
    */
-  run(values: OptionValues<O>, io: CliIo): Promise<ExitCode>;
+  run(values: OptionValues<O>, io: CliIo, operands: readonly string[]): Promise<ExitCode>;
 }
 
 /** A command made of subcommands: `mcp-iam` itself, `mcp-iam audit`. */
@@ -121,9 +137,14 @@ export class ConfigurationError extends McpIamError<'configuration'> {
 /** Every error class @mcp-iam/cli throws, as one union; each extends core's `McpIamError`. */
 export type CliErrors = UsageError | ConfigurationError | TokenCommandError;
 
-/** Result of {@link parseOptions}: `--help` was asked for, or the values to run with. */
+/** Result of {@link parseOptions}: `--help` was asked for, or the values and operands to run with. */
 export type ParsedOptions<O extends OptionSpecs> =
-  { readonly help: true } | { readonly help: false; readonly values: OptionValues<O> };
+  | { readonly help: true }
+  | {
+      readonly help: false;
+      readonly values: OptionValues<O>;
+      readonly operands: readonly string[];
+    };
 
 /** `--name`, or `--name VALUE` for options that take one. */
 export function optionLabel(name: string, spec: OptionSpec): string {
@@ -141,9 +162,10 @@ export function optionLabel(name: string, spec: OptionSpec): string {
  * ```
  */
 export function parseOptions<O extends OptionSpecs>(
-  command: Pick<Command<O>, 'options'>,
+  command: Pick<Command<O>, 'options' | 'operands'>,
   argv: readonly string[],
 ): ParsedOptions<O> {
+  const operandSpecs = command.operands ?? [];
   const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
   };
@@ -151,12 +173,13 @@ export function parseOptions<O extends OptionSpecs>(
     config[name] = spec.short ? { type: spec.type, short: spec.short } : { type: spec.type };
   }
   let given: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  let positionals: string[];
   try {
-    ({ values: given } = parseArgs({
+    ({ values: given, positionals } = parseArgs({
       args: [...argv],
       options: config,
       strict: true,
-      allowPositionals: false,
+      allowPositionals: operandSpecs.length > 0,
     }));
   } catch (error) {
     throw new UsageError(describeParseError(error));
@@ -181,7 +204,11 @@ export function parseOptions<O extends OptionSpecs>(
     }
     values[name] = text;
   }
-  return { help: false, values: values as OptionValues<O> };
+  const missing = operandSpecs[positionals.length];
+  if (missing !== undefined) throw new UsageError(`${missing.name} is required`);
+  const extra = positionals[operandSpecs.length];
+  if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`);
+  return { help: false, values: values as OptionValues<O>, operands: positionals };
 }
 
 /** node:util parseArgs's error, reworded to name the bad input in one short sentence. */

@@ -62,7 +62,7 @@ function optionRow(name: string, spec: OptionSpec): [string, string] {
 }
 
 function usageLine(command: Command): string {
-  const parts = [`mcp-iam ${command.name}`];
+  const parts = [`mcp-iam ${command.name}`, ...(command.operands ?? []).map((o) => o.name)];
   for (const [name, spec] of Object.entries(command.options)) {
     if (spec.required) parts.push(optionLabel(name, spec));
   }
@@ -110,8 +110,18 @@ function exampleLines(example: string): string[] {
 export function formatCommandHelp(command: Command): string {
   const lines = [`Usage: ${usageLine(command)}`, '', ...wrap(command.summary, WIDTH)];
   if (command.details) lines.push('', ...paragraphs(command.details));
+  const operands = (command.operands ?? []).map((o): [string, string] => [o.name, o.description]);
+  if (operands.length) lines.push('', 'Arguments:', ...table(operands));
   const options = Object.entries(command.options).map(([name, spec]) => optionRow(name, spec));
   lines.push('', 'Options:', ...table([...options, ['-h, --help', 'print this help and exit']]));
+  const subcommands = (command.commands ?? []).map((sub): [string, string] => [
+    sub.name.slice(command.name.length + 1),
+    sub.summary,
+  ]);
+  if (subcommands.length) {
+    lines.push('', 'Commands:', ...table(subcommands));
+    lines.push('', `Run "mcp-iam ${command.name} <command> --help" for the options of a command.`);
+  }
   lines.push('', 'Example:', ...exampleLines(command.example));
   lines.push('', 'Exit codes:', ...exitCodeLines(command.exitCodes, readsConfiguration(command)));
   return `${lines.join('\n')}\n`;

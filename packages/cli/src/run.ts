@@ -16,6 +16,11 @@ import type { CliIo } from './io.js';
 
 const HELP_WORDS = new Set(['--help', '-h', 'help']);
 
+/** The commands one word below `node`: a group's commands, or a command's subcommands. */
+function childrenOf(node: Command | CommandGroup): readonly (Command | CommandGroup)[] {
+  return node.kind === 'group' ? node.commands : (node.commands ?? []);
+}
+
 /** The deepest command named by the leading words of `argv`, and the arguments after them. */
 function findCommand(
   root: CommandGroup,
@@ -23,14 +28,22 @@ function findCommand(
 ): { node: Command | CommandGroup; rest: readonly string[] } {
   let node: Command | CommandGroup = root;
   let used = 0;
-  while (node.kind === 'group' && argv[used] !== undefined) {
+  while (argv[used] !== undefined) {
     const name: string = node.name ? `${node.name} ${argv[used]}` : `${argv[used]}`;
-    const next: Command | CommandGroup | undefined = node.commands.find((c) => c.name === name);
+    const next: Command | CommandGroup | undefined = childrenOf(node).find((c) => c.name === name);
     if (next === undefined) break;
     node = next;
     used += 1;
   }
   return { node, rest: argv.slice(used) };
+}
+
+/** `unknown command "WORD" (commands: a, b)`, naming the commands one word below `node`. */
+function unknownCommand(node: Command | CommandGroup, word: string): UsageError {
+  const names = childrenOf(node)
+    .map((command) => command.name.split(' ').pop())
+    .join(', ');
+  return new UsageError(`unknown command ${JSON.stringify(word)} (commands: ${names})`);
 }
 
 async function runGroup(group: CommandGroup, argv: readonly string[], io: CliIo): Promise<number> {
@@ -43,21 +56,23 @@ async function runGroup(group: CommandGroup, argv: readonly string[], io: CliIo)
     io.stdout(formatGroupHelp(group));
     return EXIT_CODES.ok;
   }
-  const names = group.commands.map((command) => command.name.split(' ').pop()).join(', ');
-  throw new UsageError(
-    word.startsWith('-')
-      ? `unknown option ${word}`
-      : `unknown command ${JSON.stringify(word)} (commands: ${names})`,
-  );
+  throw word.startsWith('-')
+    ? new UsageError(`unknown option ${word}`)
+    : unknownCommand(group, word);
 }
 
 async function runCommand(command: Command, argv: readonly string[], io: CliIo): Promise<number> {
+  const [word] = argv;
+  // A command with subcommands and no operands of its own: a word there names a subcommand.
+  if (command.commands?.length && !command.operands?.length && word && !word.startsWith('-')) {
+    throw unknownCommand(command, word);
+  }
   const parsed = parseOptions(command, argv);
   if (parsed.help) {
     io.stdout(formatCommandHelp(command));
     return EXIT_CODES.ok;
   }
-  return command.run(parsed.values, io);
+  return command.run(parsed.values, io, parsed.operands);
 }
 
 function describeError(error: unknown): string {

@@ -2,10 +2,21 @@
 // the fixture constants tests and examples need (users, clients, keys, resource URLs, TOTP).
 export { startDevIdp, DEFAULT_DEV_IDP_PORT, DEV_IDP_PATHS } from './server.js';
 export type { DevIdp, DevIdpOptions } from './server.js';
+export type { DevIdpLog } from './provider/refusals.js';
 export { serveDevIdp, describeDevIdp } from './cli/serve.js';
 export type { ServeDevIdpIo, ServeDevIdpOptions } from './cli/serve.js';
-export { headlessLogin, HeadlessLoginError, CookieJar, pkceChallenge } from './headless/login.js';
-export type { HeadlessLoginOptions, HeadlessLoginResult } from './headless/login.js';
+export {
+  headlessLogin,
+  signInAt,
+  HeadlessLoginError,
+  CookieJar,
+  pkceChallenge,
+} from './headless/login.js';
+export type {
+  HeadlessLoginOptions,
+  HeadlessLoginResult,
+  SignInCredentials,
+} from './headless/login.js';
 export {
   userAccessToken,
   clientCredentialsToken,
@@ -25,6 +36,7 @@ export {
   DEFAULT_RESOURCES,
   DEV_CLIENTS,
   DEV_USERS,
+  MCP_INSPECTOR_REDIRECT_URIS,
   NIGHTLY_SYNC_PRIVATE_JWK,
   NIGHTLY_SYNC_PUBLIC_JWK,
   defaultFixtures,

@@ -16,6 +16,7 @@ import { buildConfiguration } from './provider/config.js';
 import { registerTokenExchange } from './provider/exchange.js';
 import { KeyRing, type KeyRingState, type RotationMode } from './provider/keys.js';
 import { loadOidcProvider } from './provider/load.js';
+import { logRefusedAuthorizations, type DevIdpLog } from './provider/refusals.js';
 import { DevIdpState } from './provider/state.js';
 import { MemoryStore } from './provider/storage.js';
 
@@ -30,6 +31,12 @@ export interface DevIdpOptions {
   configFile?: string;
   /** Programmatic overrides, applied after the file (e.g. resource URLs on ephemeral ports). */
   fixtures?: DevIdpFixtureOverrides;
+  /**
+   * Receives one line for each authorization request refused on an error page in the browser
+   * instead of at the client's redirect URI (a redirect_uri not registered for the client, an
+   * unknown client). Default: standard error.
+   */
+  log?: DevIdpLog;
 }
 
 /** Paths of the provider's endpoints, relative to the issuer. */
@@ -77,6 +84,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
   const fileOverrides = options.configFile ? await loadFixturesFile(options.configFile) : undefined;
   const fixtures = mergeFixtures(defaultFixtures(), fileOverrides, options.fixtures);
   checkFixtureReferences(fixtures);
+  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const [oidc, keys] = await Promise.all([
     loadOidcProvider(),
     KeyRing.create(fixtures.keys?.signing),
@@ -119,6 +127,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       },
     });
     registerTokenExchange(provider, oidc, state);
+    logRefusedAuthorizations(provider, fixtures, log);
     return { provider, callback: provider.callback() };
   };
 

@@ -1,9 +1,11 @@
 /**
  * `mcp-iam dev-idp [--port 4000] [--config FILE]`: runs the development IdP (@mcp-iam/dev-idp)
- * on 127.0.0.1 until SIGINT or SIGTERM. Never for production.
+ * on 127.0.0.1 until SIGINT or SIGTERM. Never for production. Its subcommand `totp` prints a
+ * user's one-time code.
  */
 import { ConfigurationError, defineCommand, integerOption } from '../command.js';
 import { EXIT_CODES } from '../exit-codes.js';
+import { devIdpTotpCommand } from './dev-idp-totp.js';
 
 /** The `dev-idp` command. */
 export const devIdpCommand = defineCommand({
@@ -26,6 +28,7 @@ export const devIdpCommand = defineCommand({
       description: 'YAML fixture overrides: users, clients, resources',
     },
   },
+  commands: [devIdpTotpCommand],
   example: 'mcp-iam dev-idp --port 4000 --config dev-idp.yaml',
   exitCodes: {
     ok: 'stopped by SIGINT or SIGTERM',
@@ -39,7 +42,7 @@ export const devIdpCommand = defineCommand({
     try {
       await serveDevIdp(
         { port, ...(values.config !== undefined ? { configFile: values.config } : {}) },
-        { stdout: { write: io.stdout }, signal: stop.signal },
+        { stdout: { write: io.stdout }, stderr: { write: io.stderr }, signal: stop.signal },
       );
       return EXIT_CODES.ok;
     } catch (error) {

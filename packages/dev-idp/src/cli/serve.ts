@@ -8,6 +8,11 @@ import { DEFAULT_DEV_IDP_PORT, startDevIdp, type DevIdp } from '../server.js';
 export interface ServeDevIdpIo {
   /** Where the banner goes. Default `process.stdout`. */
   stdout?: { write(text: string): unknown };
+  /**
+   * Where refused authorization requests are reported (see `DevIdpOptions.log`). Default
+   * `process.stderr`.
+   */
+  stderr?: { write(text: string): unknown };
   /** Stops the IdP when aborted. Default: SIGINT / SIGTERM. */
   signal?: AbortSignal;
 }
@@ -69,8 +74,10 @@ export async function serveDevIdp(
   io: ServeDevIdpIo = {},
 ): Promise<void> {
   const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
   const idp = await startDevIdp({
     port: options.port ?? DEFAULT_DEV_IDP_PORT,
+    log: (line) => void stderr.write(`${line}\n`),
     ...(options.configFile ? { configFile: options.configFile } : {}),
   });
   stdout.write(describeDevIdp(idp, idp.fixtures));

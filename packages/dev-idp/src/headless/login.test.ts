@@ -17,7 +17,7 @@ import {
   userTokens,
   validateAccessToken,
 } from '../test-support/oauth.js';
-import { CookieJar, headlessLogin, HeadlessLoginError } from './login.js';
+import { CookieJar, headlessLogin, HeadlessLoginError, signInAt } from './login.js';
 
 const client: oauth.Client = { client_id: DEV_CLIENTS.demoAgent.clientId };
 
@@ -56,6 +56,35 @@ describe('authorization code + PKCE (demo-agent)', () => {
     });
     return { result, codeVerifier };
   }
+
+  it('signInAt completes an authorization URL built by another client and returns the redirect with code, state and iss', async () => {
+    const url = new URL(idp.endpoints.authorization);
+    url.searchParams.set('client_id', client.client_id);
+    url.searchParams.set('response_type', 'code');
+    url.searchParams.set('redirect_uri', 'http://127.0.0.1:49152/callback');
+    url.searchParams.set('scope', 'openid crm.read');
+    url.searchParams.set('acr_values', 'mfa');
+    url.searchParams.set('state', 'from-elsewhere');
+    url.searchParams.set('resource', DEFAULT_RESOURCES.crm);
+    url.searchParams.set(
+      'code_challenge',
+      await oauth.calculatePKCECodeChallenge(oauth.generateRandomCodeVerifier()),
+    );
+    url.searchParams.set('code_challenge_method', 'S256');
+    const redirect = await signInAt(url, {
+      user: 'alice',
+      password: 'alice',
+      otp: totpNow('alice'),
+    });
+    assert.equal(`${redirect.origin}${redirect.pathname}`, 'http://127.0.0.1:49152/callback');
+    assert.ok(redirect.searchParams.get('code'));
+    assert.equal(redirect.searchParams.get('state'), 'from-elsewhere');
+    assert.equal(redirect.searchParams.get('iss'), idp.issuer);
+    await assert.rejects(
+      signInAt(url, { user: 'alice', password: 'wrong' }),
+      (error: unknown) => error instanceof HeadlessLoginError && error.code === 'login_failed',
+    );
+  });
 
   it('returns a code with state and the RFC 9207 iss, accepted by an independent client', async () => {
     const { result } = await login({ state: 'xyz' });

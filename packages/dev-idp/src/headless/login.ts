@@ -136,9 +136,44 @@ export async function headlessLogin(options: HeadlessLoginOptions): Promise<Head
   if (options.prompt) q.set('prompt', options.prompt);
   for (const [k, v] of Object.entries(options.extraParams ?? {})) q.set(k, v);
 
+  const { redirect, steps } = await followSignIn(authorize, options, jar);
+  const p = redirect.searchParams;
+  const error = p.get('error');
+  if (error) throw new HeadlessLoginError(error, p.get('error_description') ?? error);
+  const code = p.get('code');
+  if (!code) throw new HeadlessLoginError('unexpected_response', 'redirect without code');
+  return {
+    code,
+    state: p.get('state') ?? undefined,
+    iss: p.get('iss') ?? undefined,
+    steps,
+    cookies: jar,
+  };
+}
+
+/** Who signs in at the IdP's login page. */
+export interface SignInCredentials {
+  user: string;
+  password: string;
+  /** One-time code, sent with the login form when given. */
+  otp?: string;
+}
+
+/**
+ * Drives the IdP's pages from an authorization request, as a browser would, until the IdP
+ * redirects to the request's `redirect_uri`: follows redirects with the jar's cookies, fills in
+ * the login form and approves a consent page. Returns that redirect (with `code` or `error`) and
+ * the interaction steps shown; the redirect itself is not requested.
+ */
+async function followSignIn(
+  authorizationUrl: URL,
+  credentials: SignInCredentials,
+  jar: CookieJar,
+): Promise<{ redirect: URL; steps: string[] }> {
+  const redirectUri = authorizationUrl.searchParams.get('redirect_uri') ?? '';
   const steps: string[] = [];
   let next: { url: string; method: 'GET' | 'POST'; body?: URLSearchParams } = {
-    url: authorize.href,
+    url: authorizationUrl.href,
     method: 'GET',
   };
   for (let hop = 0; hop < MAX_HOPS; hop += 1) {
@@ -156,19 +191,8 @@ export async function headlessLogin(options: HeadlessLoginOptions): Promise<Head
     if (response.status >= 300 && response.status < 400 && location) {
       await response.body?.cancel();
       const target = new URL(location, next.url);
-      if (target.href.startsWith(options.redirectUri.split('?')[0] as string)) {
-        const p = target.searchParams;
-        const error = p.get('error');
-        if (error) throw new HeadlessLoginError(error, p.get('error_description') ?? error);
-        const code = p.get('code');
-        if (!code) throw new HeadlessLoginError('unexpected_response', 'redirect without code');
-        return {
-          code,
-          state: p.get('state') ?? undefined,
-          iss: p.get('iss') ?? undefined,
-          steps,
-          cookies: jar,
-        };
+      if (redirectUri !== '' && target.href.startsWith(redirectUri.split('?')[0] ?? '')) {
+        return { redirect: target, steps };
       }
       next = { url: target.href, method: 'GET' };
       continue;
@@ -187,11 +211,30 @@ export async function headlessLogin(options: HeadlessLoginOptions): Promise<Head
     steps.push(form.step);
     const body = new URLSearchParams();
     if (form.step === 'login') {
-      body.set('username', options.user);
-      body.set('password', options.password);
-      if (options.otp !== undefined) body.set('otp', options.otp);
+      body.set('username', credentials.user);
+      body.set('password', credentials.password);
+      if (credentials.otp !== undefined) body.set('otp', credentials.otp);
     }
     next = { url: new URL(form.action, next.url).href, method: 'POST', body };
   }
   throw new HeadlessLoginError('unexpected_response', 'too many redirects');
+}
+
+/**
+ * Signs a user in for an authorization URL another program built (such as the one `mcp-iam
+ * token` prints), as the person at the browser would, and returns the URL the IdP redirects to:
+ * the client's `redirect_uri` with `code`, `state` and `iss`, or with `error`. Load that URL to
+ * hand the code to the waiting client. Throws {@link HeadlessLoginError} when a page refuses the
+ * input.
+ *
+ * @example
+ * const callback = await signInAt(printedUrl, { user: 'alice', password: 'alice', otp: totpNow('alice') });
+ * await fetch(callback);
+ */
+export async function signInAt(
+  authorizationUrl: string | URL,
+  credentials: SignInCredentials,
+  cookies: CookieJar = new CookieJar(),
+): Promise<URL> {
+  return (await followSignIn(new URL(authorizationUrl), credentials, cookies)).redirect;
 }
