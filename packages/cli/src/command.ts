@@ -29,6 +29,15 @@ export interface OptionSpec {
   readonly choices?: readonly string[];
 }
 
+/** `--config FILE` of the commands that read a gateway configuration (`gateway`, `check`). */
+export const GATEWAY_CONFIG_OPTION = {
+  type: 'string',
+  short: 'c',
+  value: 'FILE',
+  description: 'gateway configuration file',
+  required: true,
+} as const satisfies OptionSpec;
+
 /** The options of a command, by long name (without the leading `--`). */
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 

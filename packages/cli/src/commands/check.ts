@@ -4,7 +4,12 @@
  * `--token FILE --route NAME` it says instead whether that route would accept that token.
  */
 import { readFile } from 'node:fs/promises';
-import { ConfigurationError, UsageError, defineCommand } from '../command.js';
+import {
+  ConfigurationError,
+  GATEWAY_CONFIG_OPTION,
+  UsageError,
+  defineCommand,
+} from '../command.js';
 import { EXIT_CODES } from '../exit-codes.js';
 
 /** The token in `path`, trimmed; never echoed in a message. */
@@ -39,13 +44,7 @@ export const checkCommand = defineCommand({
     'expiry, scopes) against what the route expects, and each operation of its policy. The token ' +
     'itself is never printed.',
   options: {
-    config: {
-      type: 'string',
-      short: 'c',
-      value: 'FILE',
-      description: 'gateway configuration file',
-      required: true,
-    },
+    config: GATEWAY_CONFIG_OPTION,
     token: {
       type: 'string',
       value: 'FILE',

@@ -2,7 +2,7 @@
  * `mcp-iam gateway --config FILE`: runs the gateway until SIGINT or SIGTERM; SIGHUP reloads its
  * routes and policies.
  */
-import { ConfigurationError, defineCommand } from '../command.js';
+import { ConfigurationError, GATEWAY_CONFIG_OPTION, defineCommand } from '../command.js';
 import { EXIT_CODES } from '../exit-codes.js';
 import { aborted } from '../io.js';
 
@@ -15,13 +15,7 @@ export const gatewayCommand = defineCommand({
     'The configuration is YAML with ${ENV} interpolation (see docs/gateway.md). A stop signal ' +
     'that arrives during start-up stops the gateway cleanly once it is up.',
   options: {
-    config: {
-      type: 'string',
-      short: 'c',
-      value: 'FILE',
-      description: 'gateway configuration file',
-      required: true,
-    },
+    config: GATEWAY_CONFIG_OPTION,
   },
   example: 'mcp-iam gateway --config gateway.yaml',
   exitCodes: {
